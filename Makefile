@@ -1,0 +1,42 @@
+# Sewerline developer commands. `make help` lists them.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+
+.PHONY: help install demo test test-fast lint bench sample clean
+
+help:  ## List the make targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)  ## Create .venv and install Sewerline with its test tools
+
+demo: $(STAMP)  ## Audit the bundled real sample and write the reports to out/demo
+	$(BIN)/sewerline demo --out out/demo
+
+test: $(STAMP)  ## Run the whole test suite
+	$(BIN)/pytest
+
+test-fast: $(STAMP)  ## Run the tests, skipping the slow ones
+	$(BIN)/pytest -m "not slow"
+
+lint: $(STAMP)  ## Check style with ruff
+	$(BIN)/ruff check src tests scripts
+
+bench: $(STAMP)  ## Time a 1,000,000-account audit (see docs/benchmarks.md)
+	$(BIN)/python scripts/benchmark.py --accounts 1000000
+
+sample: $(STAMP)  ## Rebuild the sample profiles and billing export from the real usage slice
+	$(BIN)/python -m sewerline.sample.builder
+
+clean:  ## Remove the environment and generated output
+	rm -rf $(VENV) out build dist .pytest_cache .hypothesis

@@ -1,0 +1,3 @@
+from sewerline.cli import main
+
+main()
