@@ -13,7 +13,7 @@ from enum import StrEnum
 
 import polars as pl
 
-from sewerline.engine.money import DECIMAL, Rounding
+from sewerline.engine.money import DECIMAL
 
 
 class FindingType(StrEnum):
@@ -81,11 +81,13 @@ class Tolerance:
 
 @dataclass(frozen=True)
 class AuditConfig:
-    """Everything that changes an audit's outcome, passed in explicitly (no globals)."""
+    """Everything that changes an audit's outcome, passed in explicitly (no globals).
+
+    The rounding rule is not here: it belongs to the rate schedule, as in the ordinance.
+    """
 
     cycle: str
     tolerance: Tolerance = field(default_factory=Tolerance)
-    rounding: Rounding = Rounding.HALF_UP
     # Lowest rapidfuzz token-sort score (0-100) at which two addresses with the same
     # house number and unit are taken as the same service location.
     fuzzy_address_min_score: int = 92

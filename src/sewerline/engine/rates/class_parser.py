@@ -1,0 +1,220 @@
+"""Turning one customer class of a rate file into rate parts, collecting every problem."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from sewerline.engine.errors import Problem
+from sewerline.engine.rates.formula import FormulaError, parse_formula
+from sewerline.engine.rates.keys import canonical_file_key
+from sewerline.engine.rates.parts import (
+    BUDGET,
+    TIERED,
+    Constant,
+    Formula,
+    Lookup,
+    LookupValue,
+    RatePart,
+    Tiered,
+    TierList,
+)
+from sewerline.engine.rates.yaml_lines import Item
+
+_NUMBER_TEXT = re.compile(r"\s*[+-]?(?:\d[\d_]*\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*")
+
+
+def parse_number(item: Item) -> Decimal | None:
+    """Return a scalar's number, also for numbers written as strings ("2.1"), else None."""
+    if not item.is_scalar or item.kind in ("bool", "null", "timestamp"):
+        return None
+    text = str(item.value)
+    if not _NUMBER_TEXT.fullmatch(text):
+        return None
+    try:
+        return Decimal(text.strip().replace("_", ""))
+    except InvalidOperation:
+        return None
+
+
+class ClassParser:
+    """Builds the parts of one class; problems go to the shared list, parts stay out."""
+
+    def __init__(self, file: str, class_name: str, problems: list[Problem]):
+        self.file = file
+        self.class_name = class_name
+        self.problems = problems
+
+    def problem(self, code: str, message: str, line: int, **details: str | None) -> None:
+        self.problems.append(Problem(
+            code=code, message=f"class {self.class_name}: {message}", file=self.file,
+            line=line, **details,
+        ))
+
+    def parse_part(self, name: str, item: Item) -> RatePart | None:
+        """Return the rate part a class field's YAML value describes, or None on a problem."""
+        if item.kind == "list":
+            return self.parse_tier_list(name, item)
+        if item.kind == "map":
+            return self.parse_lookup(name, item)
+        if item.value == TIERED:
+            return Tiered(starts="", prices="", line=item.line)   # lists resolved per class
+        if item.value == BUDGET:
+            self.problem(
+                "rate_type_unsupported", f"{name} is a Budget rate; Budget rates are not "
+                "supported yet", item.line, column=name, value=BUDGET,
+                hint="Rate this class with Tiered or flat charges.",
+            )
+            return None
+        return self.parse_scalar(name, item)
+
+    def parse_scalar(self, name: str, item: Item) -> Constant | Formula | None:
+        number = parse_number(item)
+        if number is not None:
+            return Constant(number, item.line)
+        if item.kind in ("null", "bool", "timestamp") or not str(item.value).strip():
+            self.problem(
+                "rate_value_invalid", f"{name} has no usable value", item.line, column=name,
+                value=None if item.kind == "null" else str(item.value),
+                expected="a number, a formula, Tiered, or depends_on with values",
+                hint="Write the charge or rate, for example 2.1 or flat_rate*usage_ccf.",
+            )
+            return None
+
+        text = str(item.value)
+        try:
+            node = parse_formula(text)
+        except FormulaError as error:
+            self.problem(
+                "formula_invalid", f"formula of {name} is invalid at position "
+                f"{error.position}: {error.reason}", item.line, column=name, value=text,
+                hint="Use numbers, names, + - * /, parentheses, min(), max() and round(x, n).",
+            )
+            return None
+        return Formula(" ".join(text.split()), node, item.line)
+
+    def parse_tier_list(self, name: str, item: Item) -> TierList | None:
+        values: list[Decimal] = []
+        for element in item.value:
+            number = parse_number(element)
+            if number is None:
+                text = str(element.value) if element.is_scalar else element.kind
+                self.problem(
+                    "tier_value_invalid", f"{name} contains {text!r}, which is not a number",
+                    element.line, column=name, value=text, expected="a number",
+                    hint="Budget-style tier starts such as 'indoor' or '125%' are not "
+                         "supported yet; write the tier starts as numbers.",
+                )
+                return None
+            values.append(number)
+        if not values:
+            self.problem("tier_list_empty", f"{name} is an empty list", item.line, column=name,
+                         hint="List one value per tier.")
+            return None
+        return TierList(tuple(values), item.line)
+
+    def parse_lookup(self, name: str, item: Item) -> Lookup | None:
+        mapping: dict[str, Item] = item.value
+        if "depends_on" not in mapping or "values" not in mapping:
+            self.problem(
+                "lookup_invalid", f"{name} is a mapping without both depends_on and values",
+                item.line, column=name, value=", ".join(mapping),
+                expected="depends_on (input columns) and values (one entry per key)",
+                hint="Write the value as a number or formula, or give both depends_on and values.",
+            )
+            return None
+
+        depends_on = self.parse_depends_on(name, mapping["depends_on"])
+        values_item = mapping["values"]
+        if depends_on is None:
+            return None
+        if values_item.kind != "map" or not values_item.value:
+            self.problem("lookup_invalid", f"values of {name} is not a mapping of keys to values",
+                         values_item.line, column=name,
+                         hint="Write one 'key: value' line per key under values.")
+            return None
+
+        entries: dict[str, LookupValue] = {}
+        keys_as_written: dict[str, str] = {}
+        failed = False
+        for key, value_item in values_item.value.items():
+            value = self.parse_lookup_value(name, key, value_item)
+            if value is None:
+                failed = True
+                continue
+            if len(key.split("|")) < len(depends_on):
+                columns = ", ".join(depends_on)
+                self.problem(
+                    "lookup_key_parts", f"key {key!r} of {name} names fewer values than "
+                    f"depends_on has columns ({columns})", value_item.line, column=name,
+                    value=key, expected=f"{len(depends_on)} values joined by |",
+                    hint="Join one value per depends_on column with |, for example "
+                         "5/8\"|inside_city, or remove the extra column from depends_on.",
+                )
+                failed = True
+                continue
+            canonical = canonical_file_key(key, len(depends_on))
+            earlier = entries.get(canonical)
+            if earlier is not None and _comparable(earlier) != _comparable(value):
+                self.problem(
+                    "lookup_key_repeated", f"{name} has keys {keys_as_written[canonical]!r} "
+                    f"and {key!r}, which match the same input values but give different values",
+                    value_item.line, column=name, value=key,
+                    hint="Keep one of the two keys; case, spaces, _, | and - do not tell keys "
+                         "apart.",
+                )
+                failed = True
+                continue
+            entries[canonical] = value
+            keys_as_written.setdefault(canonical, key)
+
+        kinds = {isinstance(value, TierList) for value in entries.values()}
+        if len(kinds) > 1:
+            self.problem(
+                "lookup_value_kind", f"values of {name} mix lists and single values",
+                values_item.line, column=name,
+                expected="all lists (tier starts or prices) or all numbers and formulas",
+                hint="Give every key the same kind of value.",
+            )
+            return None
+        if failed:
+            return None
+        return Lookup(depends_on, entries, keys_as_written, item.line)
+
+    def parse_depends_on(self, name: str, item: Item) -> tuple[str, ...] | None:
+        if item.is_scalar and item.kind == "str" and str(item.value).strip():
+            return (str(item.value).strip(),)
+        if item.kind == "list" and item.value and all(
+            element.is_scalar and str(element.value).strip() for element in item.value
+        ):
+            return tuple(str(element.value).strip() for element in item.value)
+        self.problem("lookup_invalid", f"depends_on of {name} does not name input columns",
+                     item.line, column=name, expected="a column name or a list of column names",
+                     hint="For example depends_on: meter_size.")
+        return None
+
+    def parse_lookup_value(self, name: str, key: str, item: Item) -> LookupValue | None:
+        if item.kind == "list":
+            return self.parse_tier_list(f"{name}[{key}]", item)
+        if item.kind == "map":
+            self.problem("lookup_value_kind", f"value of {name} for key {key!r} is a mapping",
+                         item.line, column=name, value=key,
+                         expected="a number, a formula or a list of tier values",
+                         hint="Nested depends_on is not supported; list the keys of all "
+                              "columns in one depends_on.")
+            return None
+        if item.value in (TIERED, BUDGET):
+            self.problem("lookup_value_kind", f"value of {name} for key {key!r} is {item.value}",
+                         item.line, column=name, value=str(item.value),
+                         expected="a number, a formula or a list of tier values",
+                         hint="Make the charge Tiered and let its tier lists depend on the column.")
+            return None
+        return self.parse_scalar(f"{name}[{key}]", item)
+
+
+def _comparable(value: LookupValue) -> object:
+    if isinstance(value, Formula):
+        return value.node
+    if isinstance(value, TierList):
+        return value.values
+    return value.value
