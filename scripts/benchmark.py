@@ -178,7 +178,8 @@ def generate(n: int, folder: Path) -> dict[str, Path]:
         pl.lit(None, dtype=pl.String).alias("parcel_id"),
         pl.lit(None, dtype=pl.String).alias("meter_number"),
     ).select(*common, pl.lit("SW").alias("Svc"), pl.lit("10").alias("Consumption"),
-             pl.col("sewer").cast(pl.String).alias("Amount"), *dates)
+             pl.col("sewer").cast(pl.String).alias("Amount"), *dates[:3],
+             pl.format("U{}", pl.col("i")).alias("Bill No"))
     export = pl.concat([water, sewer, unknown]).sort("Bill No", "Svc", descending=[False, True])
     export_path = folder / "export.csv"
     export.write_csv(export_path)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from audit_world import bill, profile, write_world
 
+from audit_world import bill, profile, write_world
 from sewerline.engine.audit import run_audit
 from sewerline.engine.findings import AuditConfig, Tolerance
 

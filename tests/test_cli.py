@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from audit_world import MAPPING, RATES, bill, profile, write_world
 from click.testing import CliRunner
 
+from audit_world import MAPPING, RATES, bill, profile, write_world
 from sewerline.cli import main
 
 
@@ -94,6 +94,9 @@ BAD_INPUTS = {
         lambda w: w.profiles.write_text(
             w.profiles.read_text().replace("RESIDENTIAL_SINGLE", "RESIDENTAL")),
         ["RESIDENTAL", "profiles.csv"]),
+    "rate code mapped to an unknown class": (
+        lambda w: w.mapping.write_text(MAPPING.replace("C1: COMMERCIAL", "C1: COMERCIAL")),
+        ["C1", "COMERCIAL", "rates.owrs", "mapping.yaml"]),
     "bad mapping key": (
         lambda w: w.mapping.write_text(MAPPING.replace("usage_unit:", "usage_units:")),
         ["usage_units", "mapping.yaml"]),

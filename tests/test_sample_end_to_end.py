@@ -35,7 +35,8 @@ def read_manifest(path):
 
 
 def finding_key(finding_type, account_id, billed_account, method, expected, billed):
-    amount = (lambda text: Decimal(text) if text not in (None, "") else None)
+    def amount(text):
+        return (Decimal(text) if text not in (None, "") else None)
     return (finding_type, account_id or "", billed_account or "", method,
             amount(expected), amount(billed))
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from sewerline.engine.classify import classify_findings, compute_totals
-from sewerline.engine.errors import InputError
+from sewerline.engine.errors import InputError, Problem
 from sewerline.engine.expected import rate_linked_bills, rate_unbilled_profiles
 from sewerline.engine.findings import AuditConfig, AuditResult
 from sewerline.engine.ingest import Mapping, load_mapping, read_billing, read_profiles
@@ -81,6 +81,7 @@ def load_inputs(
     progress("read rates")
     schedule = load_schedule(rates_path)
     mapping = load_mapping(mapping_path)
+    _check_rate_code_classes(mapping, schedule, mapping_path, rates_path)
 
     progress("read profiles")
     profiles = read_profiles(
@@ -201,21 +202,22 @@ def group_bills(bills: pl.DataFrame) -> BillGroups:
     account. A repeat of the same period without a sewer line is only a water bill and
     is dropped.
     """
+    # Bills come in file order, so the first distinct key is the earliest bill.
     key = account_key(pl.col(Billed.ACCOUNT))
-    ranked = bills.with_columns(
-        pl.int_range(pl.len()).over(key, order_by="bill_index").alias("_of_account"),
-        pl.int_range(pl.len())
-        .over(key, Billed.PERIOD_START, Billed.PERIOD_END, order_by="bill_index")
-        .alias("_of_period"),
+    ranked = bills.with_columns(key.alias("_account_key")).with_columns(
+        pl.col("_account_key").is_first_distinct().alias("_first_of_account"),
+        pl.struct("_account_key", Billed.PERIOD_START, Billed.PERIOD_END)
+        .is_first_distinct()
+        .alias("_first_of_period"),
     )
     # Bills without an account number cannot repeat one another.
-    no_account = key.is_null()
-    first = ranked.filter(no_account | (pl.col("_of_account") == 0))
-    later = ranked.filter(~no_account & (pl.col("_of_account") > 0))
-    repeats = later.filter((pl.col("_of_period") > 0) & (pl.col(Billed.SEWER_LINES) > 0))
-    other_periods = later.filter(pl.col("_of_period") == 0)
+    no_account = pl.col("_account_key").is_null()
+    first = ranked.filter(no_account | pl.col("_first_of_account"))
+    later = ranked.filter(~no_account & ~pl.col("_first_of_account"))
+    repeats = later.filter(~pl.col("_first_of_period") & (pl.col(Billed.SEWER_LINES) > 0))
+    other_periods = later.filter(pl.col("_first_of_period"))
 
-    helper_columns = ["_of_account", "_of_period"]
+    helper_columns = ["_account_key", "_first_of_account", "_first_of_period"]
     groups = BillGroups(
         first=first.drop(helper_columns),
         repeats=repeats.drop(helper_columns),
@@ -254,5 +256,31 @@ def _check_rate_columns(
     """Reject a rate file whose formulas read a column the audit cannot supply."""
     available = set(profiles.columns) | set(RATE_INPUT_COLUMNS)
     problems = schedule.validate_columns(available, rates_path.name)
+    if problems:
+        raise InputError(problems)
+
+
+def _check_rate_code_classes(
+    mapping: Mapping, schedule: RateSchedule, mapping_path: Path, rates_path: Path
+) -> None:
+    """Reject rate codes mapped to a class the rate schedule does not define.
+
+    Otherwise every bill with such a code would be reported as a class mismatch.
+    """
+    known = sorted(schedule.classes)
+    problems = [
+        Problem(
+            code="mapping.unknown_class",
+            message=f"rate code {code!r} maps to class {cls!r}, which {rates_path.name} "
+            "does not define",
+            file=mapping_path.name,
+            column="rate_codes",
+            value=cls,
+            expected="one of " + ", ".join(known),
+            hint="Correct the class name under rate_codes or add the class to the rate file",
+        )
+        for code, cls in sorted(mapping.rate_codes.items())
+        if cls not in schedule.classes
+    ]
     if problems:
         raise InputError(problems)

@@ -155,7 +155,15 @@ def _account_changed(linked: pl.DataFrame) -> pl.DataFrame:
 
 def _owner_changed(linked: pl.DataFrame, max_score: int) -> pl.DataFrame:
     """Same water account, clearly different customer name (likely a sale or new tenant)."""
-    same_account = linked.filter(pl.col("match_method") == MatchMethod.ACCOUNT.value)
+    # Most names are written the same way in both files; only the others need the
+    # slower normalization and fuzzy score.
+    same_account = linked.filter(
+        (pl.col("match_method") == MatchMethod.ACCOUNT.value)
+        & (
+            pl.col(Billed.CUSTOMER_NAME).str.to_uppercase()
+            != pl.col(Profile.OWNER).str.to_uppercase()
+        )
+    )
     differ = owners_differ(
         same_account.get_column(Billed.CUSTOMER_NAME),
         same_account.get_column(Profile.OWNER),
@@ -402,7 +410,7 @@ def _check_expected_computed(linked: pl.DataFrame) -> None:
             message=f"the expected charge of account {account} ({cls}) cannot be computed "
             "because a value its rates use is empty",
             row=row,
-            hint="fill in the profile's winter_average, dwelling_units or other rate inputs",
+            hint="Fill in the profile's winter_average, dwelling_units or other rate inputs",
         )
         for row, account, cls in missing.select(
             "source_row_profile", "account_id", Profile.CLASS

@@ -118,7 +118,7 @@ def _check_usage_present(bills: pl.DataFrame, schedule: RateSchedule) -> None:
             message=f"usage is empty, but class {cls} is rated on usage",
             row=row,
             column="usage",
-            hint="fill in the bill's metered usage or map the usage column in the mapping file",
+            hint="Fill in the bill's metered usage or map the usage column in the mapping file",
         )
         for row, cls in missing.select(SOURCE_ROW, Profile.CLASS).head(100).iter_rows()
     ]

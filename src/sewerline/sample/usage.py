@@ -93,7 +93,7 @@ def read_usage_file(path: Path) -> UsageTable:
             row=1,
             value=",".join(header),
             expected=",".join(SOURCE_COLUMNS),
-            hint="pass the santamonica_water_usage_2014_2016 CSV (gzip or plain) as --source",
+            hint="Pass the santamonica_water_usage_2014_2016 CSV (gzip or plain) as --source",
         )])
     rows = tuple(tuple(row) for row in reader if row)
     return UsageTable(header=header, rows=rows)
@@ -216,7 +216,7 @@ def load_customers(table: UsageTable, label: str) -> list[CustomerUsage]:
                 value=", ".join(sorted(row[5] for row in rows)),
                 expected="one read billed 2016-01-01 and one billed 2016-03-01 under one "
                 "class and rate code",
-                hint="rebuild the slice with --source from the full usage file",
+                hint="Rebuild the slice with --source from the full usage file",
             ))
             continue
         customers.append(CustomerUsage(
