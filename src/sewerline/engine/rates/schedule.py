@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
@@ -54,6 +54,9 @@ class RateSchedule:
     bill_unit: UsageUnit
     rounding: Rounding
     classes: dict[str, ClassRates]
+    # Raw `metadata.sewerline` block: Sewerline's extensions that are not about one
+    # class (winter average rule, proration, ...), each read by the module it concerns.
+    extensions: dict[str, Item] = field(default_factory=dict)
 
     def class_rates(self, class_name: str) -> ClassRates:
         """Return the rates of one class; raise InputError naming the classes that exist."""
@@ -125,13 +128,14 @@ def load_schedule(path: str | Path) -> RateSchedule:
     bill_unit = _bill_unit(metadata, file, problems)
     rounding = _rounding(metadata, file, problems)
     classes = _classes(structure, file, problems)
+    extensions = _extensions(metadata, file, problems)
 
     if problems:
         raise InputError(problems[:MAX_PROBLEMS], truncated=len(problems) > MAX_PROBLEMS)
     schedule = RateSchedule(
         path=file, utility_name=utility_name or "", effective_date=effective_date,
         bill_frequency=frequency[0], months_per_cycle=frequency[1], bill_unit=bill_unit,
-        rounding=rounding, classes=classes,
+        rounding=rounding, classes=classes, extensions=extensions,
     )
     logger.info("loaded rate schedule %s: %s effective %s, %d classes", file,
                 schedule.utility_name, schedule.effective_date, len(classes))
@@ -145,6 +149,21 @@ def _section(root: Item, key: str, file: str, problems: list[Problem]) -> dict[s
             code="rate_file_section_missing", message=f"the rate file has no {key} block",
             file=file, line=item.line if item is not None else root.line, column=key,
             hint=f"Add a {key}: block of 'key: value' lines.",
+        ))
+        return {}
+    return item.value
+
+
+def _extensions(metadata: dict[str, Item], file: str,
+                problems: list[Problem]) -> dict[str, Item]:
+    item = metadata.get("sewerline")
+    if item is None:
+        return {}
+    if item.kind != "map":
+        problems.append(Problem(
+            code="extensions_invalid", message="metadata.sewerline is not a mapping",
+            file=file, line=item.line, column="sewerline",
+            hint="Write Sewerline's extensions as 'key: value' lines under sewerline:.",
         ))
         return {}
     return item.value
