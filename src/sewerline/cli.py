@@ -219,3 +219,12 @@ def _write_intermediate(result: AuditResult, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for name, table in result.intermediate.items():
         table.write_parquet(folder / f"{name}.parquet")
+
+
+def _register_subcommands() -> None:
+    from sewerline.cli_rates import rates
+
+    main.add_command(rates)
+
+
+_register_subcommands()
