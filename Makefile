@@ -23,8 +23,15 @@ install: $(STAMP)  ## Create .venv and install Sewerline with its test tools
 demo: $(STAMP)  ## Audit the bundled real sample and write the reports to out/demo
 	$(BIN)/sewerline demo --out out/demo
 
-test: $(STAMP)  ## Run the whole test suite
+TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/sewerline
+export TEST_POSTGRES_URL
+
+test: $(STAMP)  ## Run the whole test suite (SQLite), then the app tests on PostgreSQL
+	$(BIN)/python scripts/check_services.py
+	SEWERLINE_SECRET_KEY=check SEWERLINE_DATA_DIR=$$(mktemp -d) $(BIN)/python -m django \
+		makemigrations --check --dry-run --settings=sewerline.web.settings
 	$(BIN)/pytest
+	DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/pytest tests/app
 
 test-fast: $(STAMP)  ## Run the tests, skipping the slow ones
 	$(BIN)/pytest -m "not slow"

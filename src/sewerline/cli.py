@@ -223,8 +223,11 @@ def _write_intermediate(result: AuditResult, folder: Path) -> None:
 
 def _register_subcommands() -> None:
     from sewerline.cli_rates import rates
+    from sewerline.cli_web import manage, serve
 
     main.add_command(rates)
+    main.add_command(serve)
+    main.add_command(manage)
 
 
 _register_subcommands()

@@ -22,6 +22,9 @@ class Billed:
     With an export of one row per service line, the lines of one bill are folded into
     one record: `billed_amount` is the sum of its sewer lines (zero when it has none,
     which is how a lost sewer charge shows up) and `sewer_lines` counts them.
+    `water_amount` is the bill's water charge, for sewer rates set as a percentage of
+    it, and `deduct_usage_gal` the usage of a deduct meter (water that never reaches
+    the sewer, such as irrigation); both are null when the export does not give them.
     """
 
     ACCOUNT = "billed_account"          # water utility account number, as in the file
@@ -38,6 +41,8 @@ class Billed:
     BILL_DATE = "bill_date"
     BILL_NUMBER = "bill_number"
     SEWER_LINES = "sewer_lines"
+    WATER_AMOUNT = "water_amount"       # water charge on the bill, USD
+    DEDUCT_USAGE_GAL = "deduct_usage_gal"   # deduct meter usage of the period, gallons
 
     REQUIRED = (ACCOUNT, AMOUNT)
     SCHEMA: dict[str, pl.DataType] = {
@@ -56,6 +61,8 @@ class Billed:
         BILL_DATE: pl.Date(),
         BILL_NUMBER: pl.String(),
         SEWER_LINES: pl.Int64(),
+        WATER_AMOUNT: DECIMAL,
+        DEDUCT_USAGE_GAL: DECIMAL,
     }
 
 

@@ -1,0 +1,1 @@
+"""Django apps of Sewerline, one per domain (profiles, rates, imports, audits, ...)."""

@@ -1,0 +1,1 @@
+"""Shared pieces of the web application: roles, login, the change record, the layout."""

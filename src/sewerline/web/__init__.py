@@ -1,0 +1,1 @@
+"""The Sewerline web application: the Django project that hosts the domain apps."""
