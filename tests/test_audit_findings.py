@@ -127,6 +127,8 @@ def test_unknown_customer(tmp_path):
     assert rows(result) == [
         ("unknown_customer", None, "777", None, money("40"), None, "none"),
     ]
+    # With no profile, the reports show the customer named on the bill.
+    assert result.findings.get_column("owner_name").to_list() == ["SMITH JOHN"]
 
 
 def test_sold_house_is_account_changed_and_underbilled(tmp_path):
@@ -140,6 +142,8 @@ def test_sold_house_is_account_changed_and_underbilled(tmp_path):
         ("account_changed", "SS-001", "901", money("40"), money("0"), money("-40"), "meter"),
         ("underbilled", "SS-001", "901", money("40"), money("0"), money("-40"), "meter"),
     ]
+    changed = result.findings.filter(result.findings["finding_type"] == "account_changed")
+    assert "GARCIA MARIA" in changed.get_column("detail").item()
     # The money is counted once, on the underbilled finding.
     assert result.totals.at_stake_by_type["account_changed"] == money("0")
     assert result.totals.at_stake_by_type["underbilled"] == money("40.00")

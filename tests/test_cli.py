@@ -60,6 +60,16 @@ def test_missing_argument_exits_2(tmp_path):
     assert result.exit_code == 2
 
 
+def test_empty_cycle_rejected(tmp_path):
+    world = write_world(tmp_path / "in", [profile("SS-001", "001")], [bill("001", "40.00")])
+    result = CliRunner().invoke(main, [
+        "audit", "--profiles", str(world.profiles), "--billing", str(world.billing),
+        "--rates", str(world.rates), "--mapping", str(world.mapping), "--cycle", " ",
+    ])
+    assert result.exit_code == 2
+    assert "cycle id must not be empty" in result.output
+
+
 def test_negative_tolerance_rejected(tmp_path):
     world = write_world(tmp_path / "in", [profile("SS-001", "001")], [bill("001", "40.00")])
     result = run(world, tmp_path / "out", "--tolerance", "-1")
@@ -97,6 +107,16 @@ BAD_INPUTS = {
     "rate code mapped to an unknown class": (
         lambda w: w.mapping.write_text(MAPPING.replace("C1: COMMERCIAL", "C1: COMERCIAL")),
         ["C1", "COMERCIAL", "rates.owrs", "mapping.yaml"]),
+    "misspelled metadata key in the rate file": (
+        lambda w: w.rates.write_text(RATES.replace("bill_unit: kgal", "bill_unt: kgal")),
+        ["bill_unt", "bill_unit", "line 5"]),
+    "rate variable misspelled, with a suggestion": (
+        lambda w: w.rates.write_text(RATES.replace("min(usage_ccf, winter_average)",
+                                                   "min(usage_ccf, winter_avg)")),
+        ["winter_avg", "did you mean 'winter_average'"]),
+    "blank winter average of an active profile": (
+        lambda w: w.profiles.write_text(w.profiles.read_text().replace(",active,5,", ",active,,")),
+        ["profiles.csv", "row 2", "winter_average", "is empty"]),
     "bad mapping key": (
         lambda w: w.mapping.write_text(MAPPING.replace("usage_unit:", "usage_units:")),
         ["usage_units", "mapping.yaml"]),

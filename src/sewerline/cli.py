@@ -91,7 +91,7 @@ def audit_options(function):
     return function
 
 
-@main.command()
+@main.command(short_help="Audit one billing cycle's export against profiles and rates.")
 @click.option("--profiles", type=EXISTING_FILE, required=True,
               help="Sewer utility's billing profiles, CSV or XLSX (layout in docs/mapping.md).")
 @click.option("--billing", type=EXISTING_FILE, required=True,
@@ -102,7 +102,7 @@ def audit_options(function):
 @click.option("--mapping", type=EXISTING_FILE, required=True,
               help="Mapping YAML: which export column is which field, the usage unit "
               "(gallons, kgal, ccf or m3), date format and rate-code table.")
-@click.option("--cycle", required=True,
+@click.option("--cycle", required=True, callback=lambda ctx, param, value: _cycle(value),
               help="Billing cycle id written on every finding, e.g. 2016-03.")
 @audit_options
 def audit(profiles, billing, rates, mapping, cycle, **options) -> None:
@@ -117,12 +117,13 @@ def audit(profiles, billing, rates, mapping, cycle, **options) -> None:
     sys.exit(code)
 
 
-@main.command()
+@main.command(short_help="Audit the bundled real sample and write its reports.")
 @audit_options
 def demo(**options) -> None:
     """Audit the bundled real sample (Santa Monica usage, sample sewer rates).
 
-    Writes the reports to --out (default out) and prints where they are.
+    Writes the reports to --out (default out/demo) and prints where they are. Exits with
+    0 when the audit ran, findings included, because the sample exists to show them.
     """
     from sewerline.sample import CYCLE, sample_files
 
@@ -147,7 +148,10 @@ def _run(
         fuzzy_address_min_score=fuzzy_score,
         keep_intermediate=keep_intermediate,
     )
-    bar = tqdm(total=len(STEPS), desc="audit", unit="step", disable=quiet, file=sys.stderr)
+    # A progress bar only helps a person watching; in a log file it is noise.
+    show_progress = not quiet and sys.stderr.isatty()
+    bar = tqdm(total=len(STEPS), desc="audit", unit="step", disable=not show_progress,
+               file=sys.stderr)
 
     def advance(step: str) -> None:
         bar.set_postfix_str(step)
@@ -181,6 +185,12 @@ def _run(
     if not quiet:
         click.echo(render_summary(result, paths))
     return EXIT_FINDINGS if result.has_findings else EXIT_CLEAN
+
+
+def _cycle(value: str) -> str:
+    if not value.strip():
+        raise click.BadParameter("the cycle id must not be empty, e.g. 2016-03")
+    return value.strip()
 
 
 def render_summary(result: AuditResult, paths: list[Path]) -> str:

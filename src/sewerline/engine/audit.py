@@ -22,7 +22,7 @@ from sewerline.engine.ingest import Mapping, load_mapping, read_billing, read_pr
 from sewerline.engine.match import link_bills
 from sewerline.engine.normalize import account_key
 from sewerline.engine.rates import RateSchedule, load_schedule
-from sewerline.engine.schema import Billed
+from sewerline.engine.schema import SOURCE_ROW, Billed, Profile
 
 logger = logging.getLogger(__name__)
 
@@ -138,6 +138,7 @@ def audit(
         profiles=profiles,
         schedule=schedule,
         config=config,
+        profiles_label=inputs.profiles_label,
     )
     totals = compute_totals(
         findings=findings,
@@ -253,9 +254,14 @@ def join_links(
 def _check_rate_columns(
     schedule: RateSchedule, profiles: pl.DataFrame, rates_path: Path
 ) -> None:
-    """Reject a rate file whose formulas read a column the audit cannot supply."""
-    available = set(profiles.columns) | set(RATE_INPUT_COLUMNS)
-    problems = schedule.validate_columns(available, rates_path.name)
+    """Reject a rate file whose formulas read a column the audit cannot supply.
+
+    The columns offered are the profile's (without the engine's own bookkeeping
+    columns) and the inputs the audit computes, such as usage in the bill unit.
+    """
+    internal = {SOURCE_ROW, Profile.WINTER_AVERAGE_GAL}
+    available = (set(profiles.columns) - internal) | set(RATE_INPUT_COLUMNS)
+    problems = schedule.validate_columns(available, "the profiles or the audit's inputs")
     if problems:
         raise InputError(problems)
 
@@ -271,13 +277,12 @@ def _check_rate_code_classes(
     problems = [
         Problem(
             code="mapping.unknown_class",
-            message=f"rate code {code!r} maps to class {cls!r}, which {rates_path.name} "
-            "does not define",
-            file=mapping_path.name,
-            column="rate_codes",
+            message=f"under rate_codes, rate code {code!r} maps to class {cls!r}, which "
+            f"{rates_path.name} does not define",
+            file=str(mapping_path),
             value=cls,
             expected="one of " + ", ".join(known),
-            hint="Correct the class name under rate_codes or add the class to the rate file",
+            hint="Correct the class name under rate_codes or add the class to the rate file.",
         )
         for code, cls in sorted(mapping.rate_codes.items())
         if cls not in schedule.classes

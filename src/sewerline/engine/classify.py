@@ -51,9 +51,10 @@ def classify_findings(
     profiles: pl.DataFrame,
     schedule: RateSchedule,
     config: AuditConfig,
+    profiles_label: str,
 ) -> pl.DataFrame:
     """Return every finding of the cycle as one table with FINDING_SCHEMA columns and extras."""
-    _check_expected_computed(linked)
+    _check_expected_computed(linked, schedule, profiles_label)
     details = _explain_amounts(linked, schedule)
     linked = linked.with_columns(details)
 
@@ -144,9 +145,12 @@ def _account_changed(linked: pl.DataFrame) -> pl.DataFrame:
         pl.lit(FindingType.ACCOUNT_CHANGED.value).alias("finding_type"),
         _with_difference(),
         pl.format(
-            "billed under water account {} but the profile has {}; linked by {} (score {})",
+            "billed under water account {} to '{}' but the profile has account {} of "
+            "'{}'; linked by {} (score {})",
             pl.col(Billed.ACCOUNT),
+            pl.col(Billed.CUSTOMER_NAME).fill_null(""),
             pl.col(Profile.WATER_ACCOUNT).fill_null("none"),
+            pl.col(Profile.OWNER).fill_null(""),
             pl.col("match_method"),
             pl.col("match_score"),
         ).alias("detail"),
@@ -289,6 +293,7 @@ def _unknown_customers(
     is_ambiguous = pl.col("candidate_accounts").is_not_null()
     return unlinked.with_columns(
         pl.lit(FindingType.UNKNOWN_CUSTOMER.value).alias("finding_type"),
+        pl.col(Billed.CUSTOMER_NAME).alias(Profile.OWNER),
         pl.lit(None, dtype=DECIMAL).alias("expected_amount"),
         pl.lit(None, dtype=DECIMAL).alias("difference"),
         pl.when(is_ambiguous)
@@ -391,7 +396,13 @@ def _explain_amounts(linked: pl.DataFrame, schedule: RateSchedule) -> pl.Expr:
     return pl.Series("amount_detail", detail, dtype=pl.String)
 
 
-def _check_expected_computed(linked: pl.DataFrame) -> None:
+# Rate inputs whose profile column has another name (the audit converts the unit).
+PROFILE_COLUMN_OF = {"winter_average": Profile.WINTER_AVERAGE_GAL}
+
+
+def _check_expected_computed(
+    linked: pl.DataFrame, schedule: RateSchedule, profiles_label: str
+) -> None:
     """Reject linked active profiles whose expected charge came out empty.
 
     An empty expected amount means a value the rates need (a winter average, dwelling
@@ -404,18 +415,23 @@ def _check_expected_computed(linked: pl.DataFrame) -> None:
     )
     if missing.is_empty():
         return
-    problems = [
-        Problem(
+    problems = []
+    for record in missing.head(100).iter_rows(named=True):
+        needed = schedule.data_columns(record[Profile.CLASS]) - {"usage_ccf"}
+        empty = sorted(
+            name for name in needed
+            if record.get(PROFILE_COLUMN_OF.get(name, name)) in (None, "")
+        ) or sorted(needed)
+        problems.append(Problem(
             code="rates.input_missing",
-            message=f"the expected charge of account {account} ({cls}) cannot be computed "
-            "because a value its rates use is empty",
-            row=row,
-            hint="Fill in the profile's winter_average, dwelling_units or other rate inputs",
-        )
-        for row, account, cls in missing.select(
-            "source_row_profile", "account_id", Profile.CLASS
-        ).head(100).iter_rows()
-    ]
+            message=f"the expected charge of account {record['account_id']} "
+            f"({record[Profile.CLASS]}) cannot be computed because {', '.join(empty)} "
+            "is empty",
+            file=profiles_label,
+            row=record["source_row_profile"],
+            column=empty[0] if empty else None,
+            hint="Fill in the value in the profile file and run the audit again.",
+        ))
     raise InputError(problems, truncated=missing.height > 100)
 
 

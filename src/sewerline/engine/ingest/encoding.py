@@ -40,8 +40,8 @@ _UTF8_SEQUENCE = re.compile(
 )
 
 ENCODING_HINT = (
-    "Save the file as UTF-8 (in Excel: CSV UTF-8), or give its encoding with "
-    "--encoding or under csv: encoding in the mapping file."
+    "Save the file as UTF-8 (in Excel: CSV UTF-8), or give its encoding under "
+    "csv: encoding in the mapping file (for example utf-16-le or cp1252)."
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import logging
 import re
 from collections.abc import Iterable
@@ -101,7 +102,8 @@ class RateSchedule:
                             f"the class nor a column of {file_label}",
                     file=self.path, line=line, column=column, value=column,
                     expected=f"a field of {class_name} or one of the columns: {listed}",
-                    hint=f"Fix the spelling in the rate file, define {column} in class "
+                    hint=_did_you_mean(column, available) +
+                         f"Fix the spelling in the rate file, define {column} in class "
                          f"{class_name}, or add the column to {file_label}.",
                 ))
         return problems
@@ -121,6 +123,7 @@ def load_schedule(path: str | Path) -> RateSchedule:
         )])
 
     metadata = _section(root, "metadata", file, problems)
+    _check_metadata_keys(metadata, file, problems)
     structure = _section(root, "rate_structure", file, problems)
     utility_name = _required_text(metadata, "utility_name", file, problems)
     effective_date = _effective_date(metadata, file, problems)
@@ -152,6 +155,32 @@ def _section(root: Item, key: str, file: str, problems: list[Problem]) -> dict[s
         ))
         return {}
     return item.value
+
+
+# Metadata keys of OWRS files (prop_218_link and author_info document the source), plus
+# Sewerline's `rounding` and `sewerline` extensions.
+METADATA_KEYS = ("effective_date", "utility_name", "bill_frequency", "bill_unit",
+                 "prop_218_link", "author_info", "rounding", "sewerline")
+
+
+def _did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(candidates), n=1)
+    return f"Did you mean {close[0]!r}? " if close else ""
+
+
+def _check_metadata_keys(metadata: dict[str, Item], file: str,
+                         problems: list[Problem]) -> None:
+    """Reject misspelled metadata keys: a lost bill_unit would silently change every bill."""
+    for key, item in metadata.items():
+        if key in METADATA_KEYS:
+            continue
+        close = difflib.get_close_matches(key, METADATA_KEYS, n=1)
+        problems.append(Problem(
+            code="metadata_key_unknown", message=f"unknown metadata key {key!r}",
+            file=file, line=item.line, column=key,
+            expected="one of " + ", ".join(METADATA_KEYS),
+            hint=f"Did you mean {close[0]!r}?" if close else "Remove the key or fix its spelling.",
+        ))
 
 
 def _extensions(metadata: dict[str, Item], file: str,

@@ -115,7 +115,8 @@ def _at_stake_section(result: AuditResult) -> str:
     months = format_plain_number(result.totals.months_per_cycle)
     return ("<section><h2>Revenue at stake by finding type</h2>"
             f'<div class="chart-and-table">{chart}{table}</div>'
-            f"<p>Per year = per cycle &times; 12 / {escape(months)} months per cycle, "
+            f"<p>Per year = per cycle &times; 12 months / {escape(months)} "
+            f"{'month' if months == '1' else 'months'} per cycle, "
             "rounded half up to the cent.</p></section>")
 
 

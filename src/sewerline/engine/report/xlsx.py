@@ -109,8 +109,9 @@ def _summary_rows(result: AuditResult) -> list[tuple[str, list[Cell]]]:
     rows.append(("total", [total.label, total.count, total.per_cycle, total.per_month,
                            total.per_year]))
     months = format_plain_number(totals.months_per_cycle)
-    rows.append(("", [f"Per year = per cycle x 12 / {months} months per cycle, rounded "
-                      "half up to the cent."]))
+    unit = "month" if months == "1" else "months"
+    rows.append(("", [f"Per year = per cycle x 12 months / {months} {unit} per cycle, "
+                      "rounded half up to the cent."]))
     return rows
 
 
