@@ -92,6 +92,15 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "sewerline.apps.core",
+    "sewerline.apps.entities",
+    "sewerline.apps.profiles",
+    "sewerline.apps.rates",
+    "sewerline.apps.cycles",
+    "sewerline.apps.imports",
+    "sewerline.apps.jobs",
+    "sewerline.apps.audits",
+    "sewerline.apps.discrepancies",
+    "sewerline.apps.api",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,1 @@
+"""The REST API: the same data and permissions as the staff UI."""

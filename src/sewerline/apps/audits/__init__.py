@@ -1,0 +1,1 @@
+"""Audit runs of a billing cycle and the findings they produced."""

@@ -1,0 +1,1 @@
+"""Billing cycles of each entity, with the budgeted sewer revenue of each cycle."""

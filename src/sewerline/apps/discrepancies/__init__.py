@@ -1,0 +1,1 @@
+"""Discrepancies: findings that persist across cycles, tracked with the billing entity."""

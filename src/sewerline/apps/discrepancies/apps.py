@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DiscrepanciesConfig(AppConfig):
+    name = "sewerline.apps.discrepancies"
+    label = "discrepancies"

@@ -1,0 +1,1 @@
+"""Imports of water utility billing exports and profile files, all or nothing."""

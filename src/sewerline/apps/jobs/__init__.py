@@ -1,0 +1,1 @@
+"""Background jobs (imports, audits) with progress, in-process or on Celery workers."""

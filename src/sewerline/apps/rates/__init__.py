@@ -1,0 +1,1 @@
+"""Rate schedules: the sewer ordinance's rates as OWRS documents with versions."""
