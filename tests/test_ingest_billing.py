@@ -94,7 +94,7 @@ def test_unmapped_fields_are_typed_nulls(tmp_path):
 
     assert bills.schema == Billed.SCHEMA
     assert bills.row(0) == (2, "0042", None, None, None, None, None, None, None,
-                            Decimal("10"), None, None, None, None, 1)
+                            Decimal("10"), None, None, None, None, 1, None, None)
 
 
 def test_missing_column_suggests_header(tmp_path, per_bill):

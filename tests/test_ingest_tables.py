@@ -220,7 +220,7 @@ def test_utf16_without_bom_is_wrong_encoding():
     assert problem.file == str(path)
     assert "byte offset 1" in problem.message
     assert "UTF-8" in problem.hint
-    assert "--encoding" in problem.hint
+    assert "csv: encoding" in problem.hint
 
 
 def test_binary_junk_is_wrong_encoding(tmp_path):

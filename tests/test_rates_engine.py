@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from sewerline.engine.errors import InputError
 from sewerline.engine.money import DECIMAL
 from sewerline.engine.rates import explain_bill, explain_rows, load_schedule, rate_bills
-from sewerline.engine.rates.tiers import split_usage, tier_lines, tiered_amount
+from sewerline.engine.rates.names import tier_sets
+from sewerline.engine.rates.tiers import split_usage, tier_bounds, tier_lines, tiered_amount
 
 D = Decimal
 
@@ -507,6 +508,35 @@ def test_tier_charge_grows_with_usage(starts, first, second, data):
     low_charge = tiered_amount(tier_lines(low, starts, tuple(prices)))
     high_charge = tiered_amount(tier_lines(high, starts, tuple(prices)))
     assert low_charge <= high_charge
+
+
+def test_tier_bounds_never_fall():
+    # A start below an earlier one (possible only for starts computed per row) leaves
+    # its tier empty: the boundary stays at the one below.
+    assert tier_bounds([D(0), D(10), D(6), D(12)]) == [D(0), D(9), D(9), D(11)]
+    assert tier_bounds([D(0), D("7.3"), D("10.9")], round_up=True) == [D(0), D(7), D(10)]
+
+
+def test_tier_sets_from_field_names():
+    names = ["tier_starts_commodity", "sewer_tier_prices", "budget_drought",
+             "adjusted_budget", "tier_starts", "gpcd_commodity"]
+    assert tier_sets(names) == ["commodity", "sewer", "drought"]
+
+
+def test_default_field_dropped_only_for_given_columns(tmp_path):
+    schedule = one_class(tmp_path, """\
+        days_in_period: 30
+        hhsize: 4
+        indoor: hhsize * days_in_period
+        bill: indoor
+    """)
+    rates = schedule.classes["TEST"]
+    assert rates.defaults.keys() == {"days_in_period", "hhsize"}
+    replaced = rates.with_input_columns({"days_in_period", "other"})
+    assert "days_in_period" not in replaced.parts
+    assert "days_in_period" in replaced.numeric_columns
+    assert replaced.defaults.keys() == {"hhsize"}
+    assert rates.with_input_columns({"other"}) is rates
 
 
 # Traces ------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from sewerline.engine.rates.formula import (
     Round,
     format_formula,
     referenced_names,
+    rename_names,
 )
 from sewerline.engine.rates.inputs import INDEX, ROW, numeric_name
 from sewerline.engine.rates.parts import ClassRates, Formula
@@ -141,6 +142,21 @@ trees = st.recursive(st.one_of(numbers, names), extend, max_leaves=8)
 @settings(max_examples=300, deadline=None)
 def test_printed_tree_parses_back(tree):
     assert parse_formula(format_formula(tree)) == tree
+
+
+def test_rename_names_everywhere_in_tree():
+    node = parse_formula("-gpcd * min(hhsize, round(gpcd / 2, 1)) + 1")
+    renamed = rename_names(node, {"gpcd": "gpcd_commodity"})
+    assert format_formula(renamed) == (
+        "-gpcd_commodity * min(hhsize, round(gpcd_commodity / 2, 1)) + 1")
+
+
+@given(trees)
+@settings(max_examples=100, deadline=None, derandomize=True)
+def test_rename_names_keeps_shape(tree):
+    renamed = rename_names(tree, {name: f"{name}_x" for name in NAMES})
+    assert referenced_names(renamed) == [f"{name}_x" for name in referenced_names(tree)]
+    assert rename_names(renamed, {f"{name}_x": name for name in NAMES}) == tree
 
 
 # Evaluation -------------------------------------------------------------------------

@@ -19,7 +19,9 @@ from sewerline import __version__
 from sewerline.engine.audit import STEPS, run_audit
 from sewerline.engine.errors import InputError
 from sewerline.engine.findings import AuditConfig, AuditResult, FindingType, Tolerance
+from sewerline.engine.rates.dated import ChangeMode
 from sewerline.engine.report import format_usd, write_reports
+from sewerline.engine.units import UsageUnit
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
@@ -96,22 +98,39 @@ def audit_options(function):
               help="Sewer utility's billing profiles, CSV or XLSX (layout in docs/mapping.md).")
 @click.option("--billing", type=EXISTING_FILE, required=True,
               help="Water utility's billing export for the cycle, CSV or XLSX.")
-@click.option("--rates", type=EXISTING_FILE, required=True,
+@click.option("--rates", type=EXISTING_FILE, required=True, multiple=True,
               help="Sewer rate schedule in OWRS YAML (docs/rates.md). Usage units come "
-              "from its metadata.bill_unit (ccf when absent).")
+              "from its metadata.bill_unit (ccf when absent). Repeat the option to give "
+              "several dated versions of the schedule when rates changed.")
+@click.option("--rate-change", type=click.Choice([mode.value for mode in ChangeMode]),
+              default=ChangeMode.SPLIT_BY_DAYS.value, show_default=True,
+              help="How a billing period that spans a rate change is rated: split by days "
+              "between the versions, or at the new rate from the next period.")
+@click.option("--usage-history", type=EXISTING_FILE, default=None,
+              help="Meter reads (CSV or XLSX: account_id or water_account, read_date, "
+              "usage) for a winter-average rule computed from history.")
+@click.option("--history-unit", type=click.Choice([unit.value for unit in UsageUnit]),
+              default=UsageUnit.GALLONS.value, show_default=True,
+              help="Unit of the usage column of --usage-history.")
 @click.option("--mapping", type=EXISTING_FILE, required=True,
               help="Mapping YAML: which export column is which field, the usage unit "
               "(gallons, kgal, ccf or m3), date format and rate-code table.")
 @click.option("--cycle", required=True, callback=lambda ctx, param, value: _cycle(value),
               help="Billing cycle id written on every finding, e.g. 2016-03.")
 @audit_options
-def audit(profiles, billing, rates, mapping, cycle, **options) -> None:
+def audit(profiles, billing, rates, mapping, cycle, rate_change, usage_history,
+          history_unit, **options) -> None:
     """Compare one cycle's billing export with the profiles and the rate schedule.
 
     Exit code 0: no findings; 1: findings reported; 2: could not run.
     """
     code = _run(
-        profiles=profiles, billing=billing, rates=rates, mapping=mapping, cycle=cycle,
+        profiles=profiles, billing=billing, rates=list(rates), mapping=mapping, cycle=cycle,
+        extra_inputs={
+            "change_mode": ChangeMode(rate_change),
+            "history_path": usage_history,
+            "history_unit": UsageUnit(history_unit),
+        },
         **options,
     )
     sys.exit(code)
@@ -140,7 +159,7 @@ def demo(**options) -> None:
 
 def _run(
     *, profiles, billing, rates, mapping, cycle, out_dir, tolerance, tolerance_percent,
-    fuzzy_score, keep_intermediate, quiet,
+    fuzzy_score, keep_intermediate, quiet, extra_inputs=None,
 ) -> int:
     config = AuditConfig(
         cycle=cycle,
@@ -161,7 +180,7 @@ def _run(
     try:
         result = run_audit(
             profiles_path=profiles, billing_path=billing, rates_path=rates,
-            mapping_path=mapping, config=config, progress=advance,
+            mapping_path=mapping, config=config, progress=advance, **(extra_inputs or {}),
         )
         bar.set_postfix_str("write reports")
         paths = write_reports(result, out_dir)

@@ -12,7 +12,7 @@ import polars as pl
 
 from sewerline.engine.audit import audit, load_inputs
 from sewerline.engine.errors import InputError
-from sewerline.engine.expected import rate_input_table
+from sewerline.engine.expected import PROFILE_ROW, rate_input_table
 from sewerline.engine.findings import AuditConfig
 from sewerline.engine.money import format_cents
 from sewerline.engine.rates import BillTrace, explain_bill, explain_rows, load_schedule
@@ -114,9 +114,9 @@ def explain(profiles: Path, billing: Path, rate_file: Path, mapping: Path, accou
 
     if linked.is_empty():
         header = f"account {account}: no bill in the export; rated at zero usage"
-        table = rate_input_table(unbilled.rename({"source_row": "source_row_profile"}),
-                                 inputs.schedule, usage=pl.lit(0),
-                                 row_column="source_row_profile")
+        table = rate_input_table(unbilled.rename({"source_row": PROFILE_ROW}),
+                                 inputs.get_rater(), usage=pl.lit(0), source=profiles.name,
+                                 prorate=False)
         billed = None
     else:
         row = linked.head(1)
@@ -130,11 +130,11 @@ def explain(profiles: Path, billing: Path, rate_file: Path, mapping: Path, accou
         header = (f"account {account}: bill at row {row.get_column('source_row').item()} "
                   f"of {billing.name}, water account {row.get_column(Billed.ACCOUNT).item()}, "
                   f"linked by {row.get_column('match_method').item()}, {usage_text}")
-        table = rate_input_table(row, inputs.schedule, usage=pl.col(Billed.USAGE_GAL),
-                                 row_column="source_row_profile")
+        table = rate_input_table(row, inputs.get_rater(), usage=pl.col(Billed.USAGE_GAL),
+                                 source=profiles.name)
         billed = row.get_column(Billed.AMOUNT).item()
     trace = explain_rows(table, inputs.schedule, Profile.CLASS, [0],
-                         row_column="source_row_profile", source=profiles.name)[0]
+                         row_column=PROFILE_ROW, source=profiles.name)[0]
     _print_trace(trace, as_json=as_json, header=header, billed=billed)
 
 

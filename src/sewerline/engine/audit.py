@@ -7,8 +7,9 @@ traced back through the intermediate tables (kept when `keep_intermediate` is se
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,8 +22,17 @@ from sewerline.engine.findings import AuditConfig, AuditResult
 from sewerline.engine.ingest import Mapping, load_mapping, read_billing, read_profiles
 from sewerline.engine.match import link_bills
 from sewerline.engine.normalize import account_key
-from sewerline.engine.rates import RateSchedule, load_schedule
+from sewerline.engine.rater import Rater, load_rater
+from sewerline.engine.rates import RateSchedule
+from sewerline.engine.rates.dated import ChangeMode
 from sewerline.engine.schema import SOURCE_ROW, Billed, Profile
+from sewerline.engine.units import UsageUnit
+from sewerline.engine.winter import (
+    WinterAverageRule,
+    apply_new_customer_flat,
+    compute_winter_averages,
+    read_history,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -33,31 +43,63 @@ STEPS = ("read rates", "read profiles", "read billing", "link", "rate", "classif
 
 # Data columns the audit offers to rate formulas, besides the profile's extra columns.
 # `usage_ccf` is OWRS's name for usage in the schedule's bill unit, whatever that unit is.
-RATE_INPUT_COLUMNS = ("usage_ccf", "winter_average", "dwelling_units", "meter_size")
+RATE_INPUT_COLUMNS = (
+    "usage_ccf", "winter_average", "dwelling_units", "meter_size", "deduct_usage",
+    "water_charge", "days_in_period", "proration_factor",
+)
 
 
 @dataclass(frozen=True)
 class AuditInputs:
-    """The three inputs of an audit after reading and validation."""
+    """The three inputs of an audit after reading and validation.
+
+    `mapping` is the file mapping the bills were read with. The audit steps do not read
+    it, so it is None when the tables come from somewhere else, such as a database.
+    """
 
     schedule: RateSchedule
-    mapping: Mapping
+    mapping: Mapping | None
     profiles: pl.DataFrame
     bills: pl.DataFrame
     profiles_label: str
     billing_label: str
+    # Several dated rate versions, a water schedule or proration; None builds a Rater
+    # of `schedule` alone.
+    rater: Rater | None = None
+    # Meter reads for a winter-average rule computed from history (see engine/winter).
+    history: pl.DataFrame | None = None
+    history_label: str = "usage history"
+
+    def get_rater(self) -> Rater:
+        if self.rater is not None:
+            return self.rater
+        from sewerline.engine.proration import standard_days_for
+        from sewerline.engine.rates.water_percent import load_water_schedule
+
+        return Rater(schedule=self.schedule, schedule_set=None,
+                     change_mode=ChangeMode.SPLIT_BY_DAYS,
+                     water_schedule=load_water_schedule(self.schedule),
+                     standard_days=standard_days_for(self.schedule))
 
 
 def run_audit(
     *,
     profiles_path: Path,
     billing_path: Path,
-    rates_path: Path,
+    rates_path: Path | Sequence[Path],
     mapping_path: Path,
     config: AuditConfig,
     progress: ProgressCallback | None = None,
+    change_mode: ChangeMode = ChangeMode.SPLIT_BY_DAYS,
+    history_path: Path | None = None,
+    history_unit: UsageUnit = UsageUnit.GALLONS,
 ) -> AuditResult:
-    """Read the four input files and audit the cycle. Raises InputError on bad input."""
+    """Read the input files and audit the cycle. Raises InputError on bad input.
+
+    `rates_path` may list several versions of one rate schedule; a billing period that
+    spans a change is rated by `change_mode`. `history_path` is a usage history for a
+    winter-average rule computed from history, with usage in `history_unit`.
+    """
     report = progress or (lambda step: None)
     inputs = load_inputs(
         profiles_path=profiles_path,
@@ -65,6 +107,9 @@ def run_audit(
         rates_path=rates_path,
         mapping_path=mapping_path,
         progress=report,
+        change_mode=change_mode,
+        history_path=history_path,
+        history_unit=history_unit,
     )
     return audit(inputs, config, progress=report)
 
@@ -73,15 +118,22 @@ def load_inputs(
     *,
     profiles_path: Path,
     billing_path: Path,
-    rates_path: Path,
+    rates_path: Path | Sequence[Path],
     mapping_path: Path,
     progress: ProgressCallback,
+    change_mode: ChangeMode = ChangeMode.SPLIT_BY_DAYS,
+    history_path: Path | None = None,
+    history_unit: UsageUnit = UsageUnit.GALLONS,
 ) -> AuditInputs:
-    """Read and validate the rate schedule, mapping, profiles and billing export."""
+    """Read and validate the rate schedule, mapping, profiles, billing export and history."""
     progress("read rates")
-    schedule = load_schedule(rates_path)
+    rate_paths = [rates_path] if isinstance(rates_path, Path | str) else list(rates_path)
+    rater = load_rater([Path(path) for path in rate_paths], change_mode=change_mode)
+    schedule = rater.schedule
+    rates_path = Path(rate_paths[-1])
     mapping = load_mapping(mapping_path)
     _check_rate_code_classes(mapping, schedule, mapping_path, rates_path)
+    history = read_history(history_path, usage_unit=history_unit) if history_path else None
 
     progress("read profiles")
     profiles = read_profiles(
@@ -102,6 +154,9 @@ def load_inputs(
         bills=bills,
         profiles_label=profiles_path.name,
         billing_label=billing_path.name,
+        rater=rater,
+        history=history,
+        history_label=history_path.name if history_path else "usage history",
     )
 
 
@@ -111,11 +166,23 @@ def audit(
     """Audit validated inputs: the steps after reading, usable on in-memory tables."""
     report = progress or (lambda step: None)
     schedule = inputs.schedule
-    profiles = inputs.profiles.with_row_index("profile_index").with_columns(
-        pl.col("profile_index").cast(pl.Int64)
-    )
+    rater = inputs.get_rater()
     bills = inputs.bills.with_row_index("bill_index").with_columns(
         pl.col("bill_index").cast(pl.Int64)
+    )
+    winter_rule = WinterAverageRule.from_schedule(schedule)
+    averages = None
+    profiles = inputs.profiles
+    if winter_rule is not None:
+        _require_cycle_end(bills, inputs.billing_label)
+        averages = compute_winter_averages(
+            inputs.history, profiles, winter_rule, bill_unit=schedule.bill_unit,
+            as_of=_cycle_end(bills), history_label=inputs.history_label,
+            profiles_label=inputs.profiles_label,
+        )
+        profiles = with_winter_averages(profiles, averages)
+    profiles = profiles.with_row_index("profile_index").with_columns(
+        pl.col("profile_index").cast(pl.Int64)
     )
 
     report("link")
@@ -126,8 +193,12 @@ def audit(
     linked = join_links(audited, all_links, profiles)
 
     report("rate")
-    linked = rate_linked_bills(linked, schedule, inputs.profiles_label)
-    unbilled = rate_unbilled_profiles(profiles, all_links, schedule, inputs.profiles_label)
+    linked = rate_linked_bills(linked, rater, inputs.profiles_label)
+    unbilled = rate_unbilled_profiles(profiles, all_links, rater, inputs.profiles_label,
+                                      period_end=_cycle_end(bills))
+    if winter_rule is not None:
+        linked = apply_new_customer_flat(linked, averages, winter_rule)
+        unbilled = apply_new_customer_flat(unbilled, averages, winter_rule)
 
     report("classify")
     findings = classify_findings(
@@ -136,7 +207,7 @@ def audit(
         ambiguous=links.ambiguous,
         unbilled=unbilled,
         profiles=profiles,
-        schedule=schedule,
+        rater=rater,
         config=config,
         profiles_label=inputs.profiles_label,
     )
@@ -242,6 +313,34 @@ def links_with_other_periods(links: pl.DataFrame, groups: BillGroups) -> pl.Data
     return pl.concat([links, inherited.select(links.columns)]).sort("bill_index")
 
 
+def with_winter_averages(profiles: pl.DataFrame, averages: pl.DataFrame) -> pl.DataFrame:
+    """Put the computed winter averages (in gallons) in the profiles, in profile order."""
+    return profiles.with_columns(
+        averages.get_column("winter_average_gal").alias(Profile.WINTER_AVERAGE_GAL)
+    )
+
+
+def _require_cycle_end(bills: pl.DataFrame, billing_label: str) -> None:
+    """Reject an export without dates when the rates need to know which winter applies."""
+    if _cycle_end(bills) is None:
+        raise InputError([Problem(
+            code="winter_average.no_period",
+            message="the winter average rule needs the billing period, but the export has "
+            "no period end or bill date",
+            file=billing_label,
+            hint="Map period_end or bill_date in the mapping file.",
+        )])
+
+
+def _cycle_end(bills: pl.DataFrame) -> dt.date | None:
+    """Return the last period end (or bill date) of the export: the date the cycle bills."""
+    for column in (Billed.PERIOD_END, Billed.BILL_DATE):
+        latest = bills.get_column(column).max()
+        if latest is not None:
+            return latest
+    return None
+
+
 def join_links(
     bills: pl.DataFrame, links: pl.DataFrame, profiles: pl.DataFrame
 ) -> pl.DataFrame:
@@ -269,23 +368,30 @@ def _check_rate_columns(
 def _check_rate_code_classes(
     mapping: Mapping, schedule: RateSchedule, mapping_path: Path, rates_path: Path
 ) -> None:
-    """Reject rate codes mapped to a class the rate schedule does not define.
+    """Reject rate codes mapped to a misspelling of one of the schedule's classes.
 
-    Otherwise every bill with such a code would be reported as a class mismatch.
+    A code may map to a class the sewer rates do not cover (an irrigation-only code),
+    but a near miss such as RESIDENTIAL_SINGL is a typo that would report every bill
+    with that code as a class mismatch.
     """
     known = sorted(schedule.classes)
-    problems = [
-        Problem(
+    problems = []
+    for code, cls in sorted(mapping.rate_codes.items()):
+        if cls in schedule.classes:
+            continue
+        close = difflib.get_close_matches(cls, known, n=1, cutoff=0.8)
+        if not close:
+            logger.info("rate code %s maps to class %s, which %s does not rate",
+                        code, cls, rates_path.name)
+            continue
+        problems.append(Problem(
             code="mapping.unknown_class",
             message=f"under rate_codes, rate code {code!r} maps to class {cls!r}, which "
             f"{rates_path.name} does not define",
             file=str(mapping_path),
             value=cls,
             expected="one of " + ", ".join(known),
-            hint="Correct the class name under rate_codes or add the class to the rate file.",
-        )
-        for code, cls in sorted(mapping.rate_codes.items())
-        if cls not in schedule.classes
-    ]
+            hint=f"Did you mean {close[0]!r}? Correct the class name under rate_codes.",
+        ))
     if problems:
         raise InputError(problems)

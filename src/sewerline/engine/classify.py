@@ -14,7 +14,7 @@ from decimal import Decimal
 import polars as pl
 
 from sewerline.engine.errors import InputError, Problem
-from sewerline.engine.expected import rate_input_table
+from sewerline.engine.expected import PROFILE_ROW, rate_input_table
 from sewerline.engine.findings import (
     FINDING_EXTRA_SCHEMA,
     FINDING_SCHEMA,
@@ -26,12 +26,16 @@ from sewerline.engine.findings import (
 )
 from sewerline.engine.money import DECIMAL, decimal_lit
 from sewerline.engine.normalize import account_key, meter_key, owners_differ
-from sewerline.engine.rates import RateSchedule, explain_rows
+from sewerline.engine.rater import Rater
+from sewerline.engine.rates import RateSchedule
 from sewerline.engine.schema import SOURCE_ROW, Billed, Profile, Status
 
 logger = logging.getLogger(__name__)
 
 ALL_COLUMNS = {**FINDING_SCHEMA, **FINDING_EXTRA_SCHEMA}
+
+# Note that apply_new_customer_flat puts on bills whose amount is a flat new-customer charge.
+WINTER_NOTE = "winter_average_note"
 
 # Finding types whose difference is money the sewer utility stands to gain or refund.
 AMOUNT_TYPES = (
@@ -49,13 +53,14 @@ def classify_findings(
     ambiguous: pl.DataFrame,
     unbilled: pl.DataFrame,
     profiles: pl.DataFrame,
-    schedule: RateSchedule,
+    rater: Rater,
     config: AuditConfig,
     profiles_label: str,
 ) -> pl.DataFrame:
     """Return every finding of the cycle as one table with FINDING_SCHEMA columns and extras."""
+    schedule = rater.schedule
     _check_expected_computed(linked, schedule, profiles_label)
-    details = _explain_amounts(linked, schedule)
+    details = _explain_amounts(linked, rater, profiles_label)
     linked = linked.with_columns(details)
 
     parts = [
@@ -371,25 +376,31 @@ def _shape(part: pl.DataFrame, cycle: str) -> pl.DataFrame:
     return part.select(columns)
 
 
-def _explain_amounts(linked: pl.DataFrame, schedule: RateSchedule) -> pl.Expr:
+def _explain_amounts(linked: pl.DataFrame, rater: Rater, profiles_label: str) -> pl.Series:
     """Build the `amount_detail` column: how the expected amount was computed.
 
     Only bills that can become amount findings are explained, because a trace is built
-    in Python row by row; the others get no detail.
+    in Python row by row; the others get no detail. A flat new-customer amount of a
+    winter-average rule is explained by its note instead of a trace.
     """
     rows = linked.with_row_index("_position").filter(
         pl.col("expected_amount").is_not_null()
         & (pl.col(Billed.AMOUNT) != pl.col("expected_amount"))
     )
-    detail = [None] * linked.height
-    active = rows.filter(pl.col(Profile.STATUS) == Status.ACTIVE)
+    detail: list[str | None] = [None] * linked.height
+    has_note = WINTER_NOTE in rows.columns
+    flat = pl.col(WINTER_NOTE).is_not_null() if has_note else pl.lit(False)
+    active = rows.filter((pl.col(Profile.STATUS) == Status.ACTIVE) & ~flat)
     if active.height:
-        table = rate_input_table(
-            active, schedule, usage=pl.col(Billed.USAGE_GAL), row_column="source_row_profile"
-        )
-        traces = explain_rows(table, schedule, Profile.CLASS, list(range(table.height)))
-        for position, trace in zip(active.get_column("_position"), traces, strict=True):
-            detail[position] = trace.summary()
+        table = rate_input_table(active, rater, usage=pl.col(Billed.USAGE_GAL),
+                                 source=profiles_label)
+        summaries = rater.explain(table, class_column=Profile.CLASS, source=profiles_label,
+                                  row_column=PROFILE_ROW)
+        for position, summary in zip(active.get_column("_position"), summaries, strict=True):
+            detail[position] = summary
+    if has_note:
+        for position, note in rows.filter(flat).select("_position", WINTER_NOTE).iter_rows():
+            detail[position] = note
     inactive = rows.filter(pl.col(Profile.STATUS) != Status.ACTIVE)
     for position, status in inactive.select("_position", Profile.STATUS).iter_rows():
         detail[position] = f"profile status is {status}: no sewer charge is expected"

@@ -40,7 +40,8 @@ STANDARD_DAYS_KEY = "standard_days"
 # Standard days of a cycle when the rate file does not set them. Monthly 30 and
 # bimonthly 60 follow the 30-day month that sewer ordinances commonly use. Quarterly 91
 # and semiannual 182 are 365 / 4 and 365 / 2 rounded down, and annual is 365 days.
-# A rate file whose ordinance says otherwise sets proration.standard_days.
+# A rate file whose ordinance defines another standard cycle sets
+# proration.standard_days.
 STANDARD_DAYS_BY_FREQUENCY: dict[str, int] = {
     "monthly": 30,
     "bimonthly": 60,

@@ -24,7 +24,7 @@ class Billed:
     which is how a lost sewer charge shows up) and `sewer_lines` counts them.
     `water_amount` is the bill's water charge, for sewer rates set as a percentage of
     it, and `deduct_usage_gal` the usage of a deduct meter (water that never reaches
-    the sewer, such as irrigation); both are null when the export does not give them.
+    the sewer, such as irrigation). Both are null when the export does not give them.
     """
 
     ACCOUNT = "billed_account"          # water utility account number, as in the file

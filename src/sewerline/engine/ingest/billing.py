@@ -20,8 +20,10 @@ from sewerline.engine.ingest.columns import locate_columns
 from sewerline.engine.ingest.folding import RATE_ROW, fold_lines
 from sewerline.engine.ingest.mapping import (
     BILLING_DATE_FIELDS,
+    DEDUCT_USAGE,
     SERVICE_CODE,
     USAGE,
+    VOLUME_FIELDS,
     Layout,
     Mapping,
 )
@@ -68,8 +70,9 @@ def read_billing(
     found.check_rows(parsed, row_checks(mapping, headers, table.path, mapping_name))
     _warn_scientific_meters(lines, table.path)
 
-    # Then the values replace the text. Usage is stored in gallons under its own name.
-    final_names = {field: Billed.USAGE_GAL if field == USAGE else field for field in typed}
+    # Then the values replace the text. Volumes are stored in gallons under their own names.
+    gallon_names = {USAGE: Billed.USAGE_GAL, DEDUCT_USAGE: Billed.DEDUCT_USAGE_GAL}
+    final_names = {field: gallon_names.get(field, field) for field in typed}
     parsed = parsed.drop(list(typed)).rename(
         {typed_name(field): name for field, name in final_names.items()}
     )
@@ -92,7 +95,7 @@ def _check_mapping(mapping: Mapping, mapping_name: str) -> None:
     """Reject a Mapping built in code that lacks what load_mapping would have required."""
     columns = mapping.columns
     missing = [name for name in Billed.REQUIRED if name not in columns]
-    if USAGE in columns and mapping.usage_unit is None:
+    if any(name in columns for name in VOLUME_FIELDS) and mapping.usage_unit is None:
         missing.append("usage_unit")
     if any(name in columns for name in BILLING_DATE_FIELDS) and not mapping.date_format:
         missing.append("date_format")
@@ -101,6 +104,13 @@ def _check_mapping(mapping: Mapping, mapping_name: str) -> None:
             missing.append(SERVICE_CODE)
         if not mapping.sewer_service_codes:
             missing.append("sewer_service_codes")
+        if Billed.WATER_AMOUNT in columns:
+            raise InputError([Problem(
+                code="invalid_value", message="water_amount is a column only in the per_bill "
+                "layout", file=mapping.path,
+                hint=f"Remove water_amount from columns in {mapping_name} and list the water "
+                     "lines' service codes under water_service_codes.",
+            )])
     if missing:
         raise InputError([
             Problem(code="missing_field", message=f"the mapping has no {name}",
@@ -113,9 +123,12 @@ def _parse_expressions(mapping: Mapping) -> dict[str, pl.Expr]:
     """Return field -> expression of its parsed value, for the fields that are typed."""
     columns = mapping.columns
     typed = {Billed.AMOUNT: parse_amount(pl.col(Billed.AMOUNT))}
-    if USAGE in columns:
-        usage = convert(parse_amount(pl.col(USAGE)), mapping.usage_unit, UsageUnit.GALLONS)
-        typed[USAGE] = usage.cast(DECIMAL)
+    if Billed.WATER_AMOUNT in columns:
+        typed[Billed.WATER_AMOUNT] = parse_amount(pl.col(Billed.WATER_AMOUNT))
+    for field in VOLUME_FIELDS:
+        if field in columns:
+            volume = convert(parse_amount(pl.col(field)), mapping.usage_unit, UsageUnit.GALLONS)
+            typed[field] = volume.cast(DECIMAL)
     for field in BILLING_DATE_FIELDS:
         if field in columns:
             typed[field] = parse_date(pl.col(field), mapping.date_format)

@@ -7,9 +7,10 @@ from __future__ import annotations
 import polars as pl
 
 from sewerline.engine.errors import Problem
-from sewerline.engine.ingest.folding import RATE_ROW, is_sewer_line
+from sewerline.engine.ingest.folding import RATE_ROW, is_sewer_line, is_water_line
 from sewerline.engine.ingest.mapping import (
     BILLING_DATE_FIELDS,
+    DEDUCT_USAGE,
     SERVICE_CODE,
     USAGE,
     Layout,
@@ -65,10 +66,20 @@ def row_checks(
         Billed.AMOUNT, pl.col(Billed.AMOUNT).is_null() & amount_needed,
         "the sewer amount is empty", "Fill in the amount (0 for no charge), or remove the row.",
     ))
+    # The water charge is the sum of the water lines, so an empty one would hide a charge.
+    if per_line and mapping.water_service_codes:
+        checks.append(empty(
+            Billed.AMOUNT, pl.col(Billed.AMOUNT).is_null() & is_water_line(mapping),
+            "the amount of the water line is empty",
+            "Fill in the amount (0 for no charge), or remove the row.",
+        ))
+    if Billed.WATER_AMOUNT in columns:
+        checks.append(invalid(Billed.WATER_AMOUNT, "invalid water amount", AMOUNT_EXAMPLES))
 
-    if USAGE in columns:
-        expected = f"a usage in {mapping.usage_unit.value} such as 12, 7.5 or 1,250"
-        checks.append(invalid(USAGE, "invalid usage", expected))
+    for field, message in ((USAGE, "invalid usage"), (DEDUCT_USAGE, "invalid deduct usage")):
+        if field in columns:
+            expected = f"a usage in {mapping.usage_unit.value} such as 12, 7.5 or 1,250"
+            checks.append(invalid(field, message, expected))
     for field in BILLING_DATE_FIELDS:
         if field in columns:
             example = date_example(mapping.date_format)

@@ -31,15 +31,22 @@ class Layout(StrEnum):
     PER_LINE = "per_line"   # one row per service line (water, sewer, trash ...)
 
 
-# Fields of the billing export that `columns` can map. Usage is mapped as "usage" and
-# converted to gallons; "service_code" exists only in the per_line layout.
+# Fields of the billing export that `columns` can map. Usage and deduct meter usage
+# are mapped as "usage" and "deduct_usage" and converted to gallons. "service_code"
+# exists only in the per_line layout. "water_amount" exists only in the per_bill
+# layout, because per_line exports give the water charge as the lines listed by
+# water_service_codes.
 USAGE = "usage"
+DEDUCT_USAGE = "deduct_usage"
 SERVICE_CODE = "service_code"
 BILLING_FIELDS = (
     Billed.ACCOUNT, Billed.CUSTOMER_NAME, Billed.SERVICE_ADDRESS, Billed.PARCEL,
-    Billed.METER, Billed.RATE_CODE, USAGE, Billed.AMOUNT, Billed.PERIOD_START,
-    Billed.PERIOD_END, Billed.BILL_DATE, Billed.BILL_NUMBER, SERVICE_CODE,
+    Billed.METER, Billed.RATE_CODE, USAGE, DEDUCT_USAGE, Billed.AMOUNT,
+    Billed.WATER_AMOUNT, Billed.PERIOD_START, Billed.PERIOD_END, Billed.BILL_DATE,
+    Billed.BILL_NUMBER, SERVICE_CODE,
 )
+# Mapped fields that are volumes in usage_unit.
+VOLUME_FIELDS = (USAGE, DEDUCT_USAGE)
 BILLING_DATE_FIELDS = (Billed.PERIOD_START, Billed.PERIOD_END, Billed.BILL_DATE)
 
 # Columns of the documented profile layout. The file's "winter_average" column is in
@@ -52,7 +59,7 @@ PROFILE_FIELDS = (
 )
 
 _TOP_KEYS = ("layout", "columns", "usage_unit", "date_format", "sewer_service_codes",
-             "rate_codes", "csv", "profiles")
+             "water_service_codes", "rate_codes", "csv", "profiles")
 _CSV_KEYS = ("encoding", "delimiter")
 _PROFILE_KEYS = ("columns", "winter_average_unit", "date_format", "csv")
 _AUTO = "auto"
@@ -95,6 +102,7 @@ class Mapping:
     usage_unit: UsageUnit | None = None
     date_format: str | None = None
     sewer_service_codes: frozenset[str] = frozenset()
+    water_service_codes: frozenset[str] = frozenset()   # per_line: lines of the water charge
     csv: CsvOptions = field(default_factory=CsvOptions)
     profiles: ProfileMapping | None = None
     path: str | None = None                 # the mapping file, named in hints
@@ -153,11 +161,12 @@ def _read_mapping(reader: NodeReader, root: yaml.Node) -> Mapping | None:
                           hint=f"Add a line `{required}: <column header>` under columns.")
 
     usage_unit = None
+    mapped_volumes = [name for name in VOLUME_FIELDS if name in columns]
     if "usage_unit" in entries:
         usage_unit = _read_unit(reader, entries["usage_unit"][1], "usage_unit")
-    elif USAGE in columns:
+    elif mapped_volumes:
         reader.report(columns_node, "missing_field",
-                      "usage_unit is required when columns maps usage",
+                      f"usage_unit is required when columns maps {', '.join(mapped_volumes)}",
                       hint="Add `usage_unit: ccf` (or gallons, kgal, m3) to the mapping file.")
 
     date_format = None
@@ -173,7 +182,12 @@ def _read_mapping(reader: NodeReader, root: yaml.Node) -> Mapping | None:
     if "sewer_service_codes" in entries:
         node = entries["sewer_service_codes"][1]
         sewer_codes = frozenset(reader.text_list(node, "sewer_service_codes"))
+    water_codes: frozenset[str] = frozenset()
+    if "water_service_codes" in entries:
+        node = entries["water_service_codes"][1]
+        water_codes = frozenset(reader.text_list(node, "water_service_codes"))
     _check_layout_fields(reader, root, entries, layout, columns, sewer_codes)
+    _check_water_fields(reader, entries, layout, columns, sewer_codes, water_codes)
 
     rate_codes: dict[str, str] = {}
     if "rate_codes" in entries:
@@ -199,6 +213,7 @@ def _read_mapping(reader: NodeReader, root: yaml.Node) -> Mapping | None:
         usage_unit=usage_unit,
         date_format=date_format,
         sewer_service_codes=sewer_codes,
+        water_service_codes=water_codes,
         csv=csv_options,
         profiles=profiles,
         path=reader.path,
@@ -305,6 +320,39 @@ def _check_layout_fields(reader, root, entries, layout, columns, sewer_codes) ->
             reader.report(entries["sewer_service_codes"][0], "invalid_value",
                           "sewer_service_codes is only used in the per_line layout",
                           hint="Remove it, or set `layout: per_line`.")
+
+
+def _check_water_fields(reader, entries, layout, columns, sewer_codes, water_codes) -> None:
+    """Check that the water charge is given the way the layout allows."""
+    if layout is Layout.PER_LINE and Billed.WATER_AMOUNT in columns:
+        reader.report(entries["columns"][0], "invalid_value",
+                      "water_amount is a column only in the per_bill layout",
+                      hint="Remove water_amount from columns. With one row per service line, "
+                           "the water charge is the sum of the lines in water_service_codes.")
+    if "water_service_codes" not in entries:
+        return
+    key_node, value_node = entries["water_service_codes"]
+    if layout is Layout.PER_BILL:
+        reader.report(key_node, "invalid_value",
+                      "water_service_codes is only used in the per_line layout",
+                      hint="Map the water charge column as `water_amount: <header>` under "
+                           "columns, or set `layout: per_line`.")
+        return
+    # An empty scalar was reported by text_list already; an empty list was not.
+    if isinstance(value_node, yaml.SequenceNode) and not value_node.value:
+        reader.report(value_node, "missing_value", "water_service_codes lists no code",
+                      hint="List the service codes of water lines, for example [WA], or "
+                           "remove the line.")
+    both = sorted(sewer_codes & water_codes)
+    if both:
+        listed = f"service codes {', '.join(both)} are"
+        if len(both) == 1:
+            listed = f"service code {both[0]} is"
+        reader.report(value_node, "invalid_value",
+                      f"{listed} listed both as a sewer and as a water code",
+                      value=", ".join(both),
+                      hint="A line is either a sewer line or a water line, so remove each "
+                           "code from one of the two lists.")
 
 
 def _read_csv_options(reader: NodeReader, node: yaml.Node, where: str) -> CsvOptions:

@@ -1,45 +1,42 @@
-"""Checks across the fields of one class: tier lists, kinds of values, cycles, inputs.
+"""Checks across the fields of one class: names, tier lists, kinds of values, cycles, inputs.
 
-Any name a formula uses that is not a field of the class is an input column, so a
-misspelt name cannot be caught here; RateSchedule.validate_columns compares these
-columns with the input table's.
+Any name a formula uses that is not a field of the class, directly or through a tier
+set (see names.py), is an input column. So a misspelt name cannot be caught here:
+RateSchedule.validate_columns compares these columns with the input table's.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
+from decimal import Decimal
 
 from sewerline.engine.errors import Problem
-from sewerline.engine.rates.formula import referenced_names
+from sewerline.engine.rates.formula import referenced_names, rename_names
+from sewerline.engine.rates.names import NameResolver
 from sewerline.engine.rates.parts import (
+    DATA_DEFAULTS,
     USAGE,
     ClassRates,
     Constant,
     Formula,
     Lookup,
+    LookupValue,
+    Percent,
     RatePart,
     Tiered,
     TierList,
+    TierValue,
+)
+from sewerline.engine.rates.tier_checks import (
+    TierChecker,
+    is_list_valued,
+    tier_list_candidates,
 )
 
+__all__ = ["ClassChecker", "tier_list_candidates"]
 
-def tier_list_candidates(charge: str) -> list[tuple[str, str]]:
-    """List the (starts, prices) field names a Tiered charge may use, most specific first.
-
-    For `commodity_charge` these are tier_starts_commodity / commodity_tier_starts
-    (OWRS and RateParser spellings), then the same for each word of the name (so
-    `variable_drought_surcharge` finds tier_starts_drought), then plain tier_starts.
-    """
-    stems = [charge.removesuffix("_charge"), charge]
-    stems += [word for word in charge.split("_") if word and word not in ("charge", "surcharge")]
-    pairs: list[tuple[str, str]] = []
-    for stem in stems:
-        for pair in ((f"tier_starts_{stem}", f"tier_prices_{stem}"),
-                     (f"{stem}_tier_starts", f"{stem}_tier_prices")):
-            if pair not in pairs:
-                pairs.append(pair)
-    pairs.append(("tier_starts", "tier_prices"))
-    return pairs
+logger = logging.getLogger(__name__)
 
 
 class ClassChecker:
@@ -68,7 +65,8 @@ class ClassChecker:
                                              "for example bill: service_charge+commodity_charge.")
             return None
 
-        self.resolve_tiered()
+        self.resolve_names()
+        TierChecker(self.parts, self.problem).resolve_all()
         self.check_kinds()
         self.check_cycles()
         if len(self.problems) > before:
@@ -76,9 +74,28 @@ class ClassChecker:
 
         numeric: dict[str, int] = {}
         keys: dict[str, int] = {}
-        self.collect_columns("bill", numeric, keys, set())
-        return ClassRates(self.name, self.line, dict(self.parts), self.components(),
-                          numeric, keys)
+        seen: set[str] = set()
+        self.collect_columns("bill", numeric, keys, seen)
+        components = self.components()
+        defaults = {name: self.parts[name].line for name in DATA_DEFAULTS
+                    if name in seen and isinstance(self.parts[name], Constant)
+                    and name not in components and name != "bill"}
+        self.warn_unused_tier_lists()
+        return ClassRates(self.name, self.line, dict(self.parts), components,
+                          numeric, keys, defaults)
+
+    def warn_unused_tier_lists(self) -> None:
+        """Log tier lists that no tiered charge uses, which usually means a missing charge.
+
+        Los Angeles's 2017 file, for example, gives INDUSTRIAL tier lists but no
+        `commodity_charge: Tiered`, so its bill reads commodity_charge as an input column.
+        """
+        used = {name for part in self.parts.values() if isinstance(part, Tiered)
+                for name in (part.starts, part.prices)}
+        for name, part in self.parts.items():
+            if "tier_starts" in name and name not in used:
+                logger.warning("%s line %d: class %s: %s is not used by any Tiered or Budget "
+                               "charge", self.file, part.line, self.name, name)
 
     def components(self) -> tuple[str, ...]:
         bill = self.parts["bill"]
@@ -86,106 +103,62 @@ class ClassChecker:
             return ()
         return tuple(name for name in referenced_names(bill.node) if name in self.parts)
 
-    def resolve_tiered(self) -> None:
+    # Names -------------------------------------------------------------------------
+
+    def resolve_names(self) -> None:
+        """Rewrite short names of tier-set fields (`indoor` for indoor_commodity) in formulas."""
+        resolver = NameResolver(self.parts)
+        if not resolver.sets:
+            return
         for name, part in list(self.parts.items()):
-            if not isinstance(part, Tiered):
-                continue
-            candidates = tier_list_candidates(name)
-            found = next(((s, p) for s, p in candidates if s in self.parts), None)
-            if found is None:
-                tried = ", ".join(starts for starts, _ in candidates)
-                self.problem("tier_lists_missing", f"{name} is Tiered but the class has no "
-                             "tier starts for it", part.line, column=name,
-                             expected=f"one of the fields {tried}",
-                             hint="Add the tier starts and tier prices lists.")
-                continue
-            starts, prices = found
-            if prices not in self.parts:
-                self.problem("tier_lists_missing", f"{name} has {starts} but no {prices}",
-                             part.line, column=name, expected=prices,
-                             hint="Add the tier prices list, one price per tier start.")
-                continue
-            self.parts[name] = replace(part, starts=starts, prices=prices)
-            self.check_tier_lists(name, starts, prices)
+            self.parts[name] = self.renamed_part(name, part, resolver)
 
-    def check_tier_lists(self, charge: str, starts_name: str, prices_name: str) -> None:
-        starts = self.parts[starts_name]
-        prices = self.parts[prices_name]
-        for field_name, part in ((starts_name, starts), (prices_name, prices)):
-            if not _is_list_valued(part):
-                self.problem("tier_list_kind", f"{field_name}, the tier list of {charge}, is "
-                             "not a list", part.line, column=field_name,
-                             expected="a list, or depends_on with a list per key",
-                             hint="Write one value per tier as a YAML list.")
-                return
+    def renamed_part(self, user: str, part: RatePart, resolver: NameResolver) -> RatePart:
+        if isinstance(part, Formula):
+            return self.renamed_formula(user, part, resolver)
+        if isinstance(part, TierList):
+            return self.renamed_list(user, part, resolver)
+        if isinstance(part, Lookup):
+            entries: dict[str, LookupValue] = {}
+            for key, entry in part.entries.items():
+                if isinstance(entry, Formula):
+                    entries[key] = self.renamed_formula(user, entry, resolver)
+                elif isinstance(entry, TierList):
+                    entries[key] = self.renamed_list(user, entry, resolver)
+                else:
+                    entries[key] = entry
+            return replace(part, entries=entries)
+        return part
 
-        for _, key, values in _lists_of(starts):
-            where = f"{starts_name}[{key}]" if key else starts_name
-            if values[0] != 0:
-                self.problem("tiers_not_ascending", f"{where} starts at {values[0]}, not 0",
-                             starts.line, column=starts_name, value=str(values[0]),
-                             expected="a first tier start of 0",
-                             hint="Start the first tier at 0; give a price of 0 for free usage.")
-            descending = [(a, b) for a, b in zip(values, values[1:], strict=False) if b < a]
-            if descending:
-                a, b = descending[0]
-                self.problem("tiers_not_ascending", f"tier starts of {where} are not in "
-                             f"ascending order ({b} follows {a})", starts.line,
-                             column=starts_name, value=", ".join(str(v) for v in values),
-                             expected="tier starts from lowest to highest",
-                             hint="Sort the tier starts and their prices together.")
+    def renamed_list(self, user: str, part: TierList, resolver: NameResolver) -> TierList:
+        values = tuple(self.renamed_formula(user, value, resolver)
+                       if isinstance(value, Formula) else value for value in part.values)
+        return replace(part, values=values)
 
-        self.check_tier_lengths(charge, starts_name, starts, prices_name, prices)
+    def renamed_formula(self, user: str, part: Formula, resolver: NameResolver) -> Formula:
+        new_names: dict[str, str] = {}
+        for used in referenced_names(part.node):
+            found = resolver.resolve(used, user)
+            if isinstance(found, list):
+                self.problem("name_ambiguous", f"{user} uses {used!r}, which may mean any of "
+                             f"the fields {', '.join(found)}", part.line, column=user,
+                             value=used, expected="the full name of one field",
+                             hint=f"Write the full field name in the formula of {user}.")
+            elif found != used:
+                new_names[used] = found
+        if not new_names:
+            return part
+        return replace(part, node=rename_names(part.node, new_names))
 
-    def check_tier_lengths(self, charge: str, starts_name: str, starts: RatePart,
-                           prices_name: str, prices: RatePart) -> None:
-        start_lists = {canonical: (key, values) for canonical, key, values in _lists_of(starts)}
-        price_lists = {canonical: (key, values) for canonical, key, values in _lists_of(prices)}
-        same_keys = (isinstance(starts, Lookup) and isinstance(prices, Lookup)
-                     and starts.depends_on == prices.depends_on)
-        if same_keys:
-            pairs = [(key, values, price_lists[canonical][1])
-                     for canonical, (key, values) in start_lists.items()
-                     if canonical in price_lists]
-        elif isinstance(starts, Lookup) and isinstance(prices, Lookup):
-            # Keys of different columns meet only row by row, so unless every list has
-            # one length, rating checks the pairs that occur.
-            start_lengths = {len(values) for _, values in start_lists.values()}
-            price_lengths = {len(values) for _, values in price_lists.values()}
-            if len(start_lengths) > 1 or len(price_lengths) > 1:
-                return
-            pairs = [("", next(iter(start_lists.values()))[1],
-                      next(iter(price_lists.values()))[1])]
-        else:
-            pairs = [(s_key or p_key, s_values, p_values)
-                     for s_key, s_values in start_lists.values()
-                     for p_key, p_values in price_lists.values()]
-
-        for key, start_values, price_values in pairs:
-            if len(start_values) != len(price_values):
-                where = f" for key {key!r}" if key else ""
-                self.problem("tier_lengths_differ", f"{charge} has {len(start_values)} tier "
-                             f"starts but {len(price_values)} tier prices{where}",
-                             prices.line, column=prices_name,
-                             expected=f"as many values in {prices_name} as in {starts_name}",
-                             hint="Give every tier one start and one price.")
-                return
+    # Kinds and cycles ---------------------------------------------------------------
 
     def check_kinds(self) -> None:
         """Report list-valued fields used as numbers and lookups keyed on fields."""
         for name, part in self.parts.items():
             for used in _formula_names(part):
                 target = self.parts.get(used)
-                if target is not None and _is_list_valued(target):
-                    single = _single_values(target)
-                    if single is not None:
-                        # A one-value list is a plain number, as in R, where OWRS began.
-                        self.parts[used] = single
-                        continue
-                    self.problem("lookup_value_kind", f"{name} uses {used} as a number, but "
-                                 f"{used} is a list of tier values", part.line, column=name,
-                                 value=used, expected="a number or formula",
-                                 hint="Make the charge Tiered, or give a single value.")
+                if target is not None and is_list_valued(target):
+                    self.check_list_as_number(name, part, used, target)
             if isinstance(part, Lookup):
                 for column in part.depends_on:
                     if column in self.parts:
@@ -195,15 +168,40 @@ class ClassChecker:
                                      hint="Lookups are keyed on input columns such as "
                                           "meter_size; rename the field or the column.")
         bill = self.parts["bill"]
-        if _is_list_valued(bill):
+        if is_list_valued(bill):
             self.problem("lookup_value_kind", "bill is a list", bill.line, column="bill",
                          expected="a formula", hint="Write bill: as the sum of the charges.")
+
+    def check_list_as_number(self, name: str, part: RatePart, used: str,
+                             target: RatePart) -> None:
+        single = _single_values(target)
+        if single is not None:
+            # A one-value list is a plain number, as in R, where OWRS began.
+            self.parts[used] = single
+            return
+        formula = _single_formula(target)
+        if formula is not None:
+            # Burbank's 2016 file lists `- 1.785*usage_ccf` as the rate that
+            # commodity_charge multiplies by usage_ccf again.
+            self.problem("lookup_value_kind", f"{name} uses {used} as a number, but {used} "
+                         f"is a one-value list holding the formula {formula.text!r}",
+                         formula.line, column=used, value=formula.text,
+                         expected="a number in a one-value list, or a formula without the list",
+                         hint=f"Remove the '- ' before the formula if {used} is meant to be "
+                              "a formula, and check that usage is not multiplied twice.")
+            return
+        self.problem("lookup_value_kind", f"{name} uses {used} as a number, but {used} is a "
+                     "list of tier values", part.line, column=name, value=used,
+                     expected="a number or formula",
+                     hint="Make the charge Tiered, or give a single value.")
 
     def dependencies(self, name: str) -> list[str]:
         part = self.parts[name]
         used = list(_formula_names(part))
         if isinstance(part, Tiered):
             used += [part.starts, part.prices, USAGE]
+            if part.budget:
+                used.append(part.budget)
         return [item for item in used if item in self.parts]
 
     def check_cycles(self) -> None:
@@ -228,8 +226,10 @@ class ClassChecker:
             state[name] = "done"
 
         for name in self.parts:
-            if name not in state and not isinstance(self.parts[name], TierList):
+            if name not in state:
                 visit(name, [])
+
+    # Input columns -------------------------------------------------------------------
 
     def collect_columns(self, name: str, numeric: dict[str, int], keys: dict[str, int],
                         seen: set[str]) -> None:
@@ -250,58 +250,86 @@ class ClassChecker:
         if isinstance(part, Tiered):
             self.collect_columns(part.starts, numeric, keys, seen)
             self.collect_columns(part.prices, numeric, keys, seen)
-            if USAGE in self.parts:
-                self.collect_columns(USAGE, numeric, keys, seen)
-            else:
-                numeric.setdefault(USAGE, part.line)
-
-
-def _is_list_valued(part: RatePart) -> bool:
-    return isinstance(part, TierList) or (isinstance(part, Lookup) and part.has_lists)
+            needed = [(USAGE, part.line)]
+            if part.budget:
+                needed.append((part.budget, _percent_line(self.parts[part.starts])))
+            for used, line in needed:
+                if used in self.parts:
+                    self.collect_columns(used, numeric, keys, seen)
+                else:
+                    numeric.setdefault(used, line)
 
 
 def _single_values(part: RatePart) -> RatePart | None:
-    """Return a list-valued field as numbers when every list has exactly one value."""
+    """Return a list-valued field as numbers when every list is one number."""
     if isinstance(part, TierList):
-        return Constant(part.values[0], part.line) if len(part.values) == 1 else None
+        [value, *rest] = part.values
+        return Constant(value, part.line) if not rest and isinstance(value, Decimal) else None
     if isinstance(part, Lookup) and all(
-        isinstance(value, TierList) and len(value.values) == 1 for value in part.entries.values()
+        isinstance(value, TierList) and len(value.values) == 1
+        and isinstance(value.values[0], Decimal) for value in part.entries.values()
     ):
-        entries = {key: Constant(value.values[0], value.line)
-                   for key, value in part.entries.items()}
+        entries: dict[str, LookupValue] = {key: Constant(value.values[0], value.line)
+                                           for key, value in part.entries.items()}
         return replace(part, entries=entries)
     return None
 
 
-def _lists_of(part: RatePart) -> list[tuple[str, str, tuple]]:
-    """Return (canonical key, key as written, values) for each list of a tier list field.
+def _single_formula(part: RatePart) -> Formula | None:
+    """Return the first formula that is the only value of one of a field's lists."""
+    for tier_list in _lists_of(part):
+        if len(tier_list.values) == 1 and isinstance(tier_list.values[0], Formula):
+            return tier_list.values[0]
+    return None
 
-    A plain list has the empty key.
-    """
+
+def _lists_of(part: RatePart) -> list[TierList]:
     if isinstance(part, TierList):
-        return [("", "", part.values)]
+        return [part]
     if isinstance(part, Lookup):
-        return [(key, part.keys_as_written[key], value.values)
-                for key, value in part.entries.items() if isinstance(value, TierList)]
+        return [value for value in part.entries.values() if isinstance(value, TierList)]
+    return []
+
+
+def _list_formulas(values: tuple[TierValue, ...]) -> list[Formula]:
+    return [value for value in values if isinstance(value, Formula)]
+
+
+def _formulas_of(part: RatePart) -> list[Formula]:
+    """Return every formula of a field: its own, its lookup values' and its lists'."""
+    if isinstance(part, Formula):
+        return [part]
+    if isinstance(part, TierList):
+        return _list_formulas(part.values)
+    if isinstance(part, Lookup):
+        formulas: list[Formula] = []
+        for value in part.entries.values():
+            if isinstance(value, Formula):
+                formulas.append(value)
+            elif isinstance(value, TierList):
+                formulas += _list_formulas(value.values)
+        return formulas
     return []
 
 
 def _formula_names(part: RatePart) -> list[str]:
-    if isinstance(part, Formula):
-        return referenced_names(part.node)
-    if isinstance(part, Lookup):
-        names: list[str] = []
-        for value in part.entries.values():
-            if isinstance(value, Formula):
-                names += [n for n in referenced_names(value.node) if n not in names]
-        return names
-    return []
+    names: list[str] = []
+    for formula in _formulas_of(part):
+        names += [n for n in referenced_names(formula.node) if n not in names]
+    return names
 
 
 def _line_using(part: RatePart, name: str) -> int:
-    if isinstance(part, Lookup):
-        for value in part.entries.values():
-            if isinstance(value, Formula) and name in referenced_names(value.node):
-                return value.line
+    for formula in _formulas_of(part):
+        if name in referenced_names(formula.node):
+            return formula.line
     return part.line
 
+
+def _percent_line(part: RatePart) -> int:
+    """Return the line of the first percentage tier start of a starts field."""
+    for tier_list in _lists_of(part):
+        for value in tier_list.values:
+            if isinstance(value, Percent):
+                return value.line
+    return part.line

@@ -15,13 +15,17 @@ from sewerline.engine.rates.parts import (
     Formula,
     Lookup,
     LookupValue,
+    Percent,
     RatePart,
     Tiered,
     TierList,
+    TierValue,
 )
 from sewerline.engine.rates.yaml_lines import Item
 
 _NUMBER_TEXT = re.compile(r"\s*[+-]?(?:\d[\d_]*\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*")
+_PERCENT_TEXT = re.compile(r"\s*(\d+\.?\d*|\.\d+)\s*%\s*")
+_BUDGET_WORDS = ("indoor", "outdoor")
 
 
 def parse_number(item: Item) -> Decimal | None:
@@ -57,15 +61,9 @@ class ClassParser:
             return self.parse_tier_list(name, item)
         if item.kind == "map":
             return self.parse_lookup(name, item)
-        if item.value == TIERED:
-            return Tiered(starts="", prices="", line=item.line)   # lists resolved per class
-        if item.value == BUDGET:
-            self.problem(
-                "rate_type_unsupported", f"{name} is a Budget rate; Budget rates are not "
-                "supported yet", item.line, column=name, value=BUDGET,
-                hint="Rate this class with Tiered or flat charges.",
-            )
-            return None
+        if item.value in (TIERED, BUDGET):
+            # Tier lists and the budget are resolved per class, by ClassChecker.
+            return Tiered(starts="", prices="", line=item.line, kind=str(item.value))
         return self.parse_scalar(name, item)
 
     def parse_scalar(self, name: str, item: Item) -> Constant | Formula | None:
@@ -94,24 +92,51 @@ class ClassParser:
         return Formula(" ".join(text.split()), node, item.line)
 
     def parse_tier_list(self, name: str, item: Item) -> TierList | None:
-        values: list[Decimal] = []
+        values: list[TierValue] = []
         for element in item.value:
-            number = parse_number(element)
-            if number is None:
-                text = str(element.value) if element.is_scalar else element.kind
-                self.problem(
-                    "tier_value_invalid", f"{name} contains {text!r}, which is not a number",
-                    element.line, column=name, value=text, expected="a number",
-                    hint="Budget-style tier starts such as 'indoor' or '125%' are not "
-                         "supported yet; write the tier starts as numbers.",
-                )
+            value = self.parse_tier_value(name, element)
+            if value is None:
                 return None
-            values.append(number)
+            values.append(value)
         if not values:
             self.problem("tier_list_empty", f"{name} is an empty list", item.line, column=name,
                          hint="List one value per tier.")
             return None
         return TierList(tuple(values), item.line)
+
+    def parse_tier_value(self, name: str, element: Item) -> TierValue | None:
+        """Return one value of a list: a number, a percentage or a formula such as `indoor`."""
+        number = parse_number(element)
+        if number is not None:
+            return number
+        text = str(element.value) if element.is_scalar else element.kind
+        if not element.is_scalar or element.kind in ("null", "bool", "timestamp"):
+            self.problem(
+                "tier_value_invalid", f"{name} contains {text!r}, which is not a tier value",
+                element.line, column=name, value=text,
+                expected="a number, a percentage of the budget such as 125%, or a formula",
+                hint="Write one number, percentage or formula per line of the list.",
+            )
+            return None
+
+        percent = _PERCENT_TEXT.fullmatch(text)
+        if percent:
+            return Percent(Decimal(percent[1]), element.line)
+        if text.strip().lower() in _BUDGET_WORDS:
+            # RateParser's get_budget_tiers reads these two words in any case.
+            text = text.strip().lower()
+        try:
+            node = parse_formula(text)
+        except FormulaError as error:
+            self.problem(
+                "tier_value_invalid", f"{name} contains {text!r}, which is neither a number, "
+                f"a percentage nor a formula (position {error.position}: {error.reason})",
+                element.line, column=name, value=text,
+                expected="a number, a percentage of the budget such as 125%, or a formula",
+                hint="Write tier values as 15, 125% or a formula such as indoor + outdoor.",
+            )
+            return None
+        return Formula(" ".join(text.split()), node, element.line)
 
     def parse_lookup(self, name: str, item: Item) -> Lookup | None:
         mapping: dict[str, Item] = item.value
@@ -216,5 +241,13 @@ def _comparable(value: LookupValue) -> object:
     if isinstance(value, Formula):
         return value.node
     if isinstance(value, TierList):
-        return value.values
+        return tuple(_comparable_tier_value(v) for v in value.values)
     return value.value
+
+
+def _comparable_tier_value(value: TierValue) -> object:
+    if isinstance(value, Formula):
+        return value.node
+    if isinstance(value, Percent):
+        return ("%", value.value)
+    return value

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 
 import polars as pl
 
@@ -18,6 +17,7 @@ from sewerline.engine.errors import Problem
 from sewerline.engine.money import DECIMAL, decimal_lit, round_cents
 from sewerline.engine.rates import formula as ast
 from sewerline.engine.rates.arithmetic import to_scale
+from sewerline.engine.rates.compile_tiers import TierCompiling
 from sewerline.engine.rates.inputs import (
     INDEX,
     ROW,
@@ -28,17 +28,14 @@ from sewerline.engine.rates.inputs import (
 )
 from sewerline.engine.rates.keys import PART_SEPARATOR, canonical_row_key, display_row_key
 from sewerline.engine.rates.parts import (
-    USAGE,
     ClassRates,
     Constant,
     Formula,
     Lookup,
     LookupValue,
     Tiered,
-    TierList,
 )
 from sewerline.engine.rates.schedule import RateSchedule
-from sewerline.engine.rates.tiers import tiered_charge_expr
 
 EXPECTED = "expected_amount"
 MAX_BAD_KEYS = 20
@@ -68,7 +65,7 @@ class _Check:
     problem: Problem
 
 
-class ClassCompiler:
+class ClassCompiler(TierCompiling):
     """Builds the rated columns of one class over a frame from inputs.prepare_inputs."""
 
     def __init__(self, schedule: RateSchedule, rates: ClassRates, frame: pl.DataFrame,
@@ -233,60 +230,36 @@ class ClassCompiler:
         if all(isinstance(v, Constant) for v in lookup.entries.values()):
             return self.lookup_values(
                 lookup, name, lambda entry: to_scale(entry.value)).cast(DECIMAL)
+        return self.lookup_by_entry(lookup, name,
+                                    lambda entry: self.entry_expr(entry, lookup, used))
 
-        # Some values are formulas: pick the entry's position, then its expression.
+    def lookup_by_entry(self, lookup: Lookup, field_name: str,
+                        entry_expr: Callable[[LookupValue], pl.Expr | None]) -> pl.Expr:
+        """Return `entry_expr(entry)` of each row's entry, for entries that are formulas.
+
+        Each row's key picks the entry's position, and a when/then chain picks the
+        expression; an entry whose `entry_expr` is None gives null.
+        """
         positions = {canonical: index for index, canonical in enumerate(lookup.entries)}
-        mapping = self.key_map(lookup, name)
+        mapping = self.key_map(lookup, field_name)
         position = lookup_key_expr(lookup.depends_on).replace_strict(
             {text: positions[canonical] for text, canonical in mapping.items()},
             default=None, return_dtype=pl.Int32)
         chain = None
         for canonical, entry in lookup.entries.items():
-            expr = self.entry_expr(entry, lookup, used)
+            expr = entry_expr(entry)
+            if expr is None:
+                continue
             condition = position == positions[canonical]
             chain = (pl.when(condition) if chain is None else chain.when(condition)).then(expr)
+        if chain is None:
+            return pl.lit(None, dtype=DECIMAL)
         return chain.otherwise(None).cast(DECIMAL)
 
     def entry_expr(self, entry: LookupValue, lookup: Lookup, used: list[str]) -> pl.Expr:
         if isinstance(entry, Constant):
             return decimal_lit(to_scale(entry.value))
         return self.node_expr(entry.node, lookup, used)
-
-    def tier_values(self, name: str, field_name: str, count: int
-                    ) -> tuple[list[pl.Expr | Decimal], pl.Expr | int]:
-        """Return one start or price per tier and the length of each row's list."""
-        part = self.rates.parts[field_name]
-        if isinstance(part, TierList):
-            missing = pl.lit(None, dtype=DECIMAL)
-            values = list(part.values) + [missing] * (count - len(part.values))
-            return values, len(part.values)
-
-        lengths = {len(entry.values) for entry in part.entries.values()}
-        values: list[pl.Expr | Decimal] = []
-        for index in range(count):
-            def pick(entry: TierList, index: int = index) -> Decimal | None:
-                return to_scale(entry.values[index]) if index < len(entry.values) else None
-            values.append(self.lookup_values(part, field_name, pick).cast(DECIMAL))
-        if len(lengths) == 1:
-            return values, lengths.pop()
-        length = self.lookup_values(part, field_name, lambda entry: len(entry.values))
-        return values, length
-
-    def tiered_expr(self, name: str, part: Tiered, used: list[str]) -> pl.Expr:
-        count = max(_longest(self.rates.parts[part.starts]),
-                    _longest(self.rates.parts[part.prices]))
-        starts, start_length = self.tier_values(name, part.starts, count)
-        prices, price_length = self.tier_values(name, part.prices, count)
-        if not (isinstance(start_length, int) and isinstance(price_length, int)):
-            self.add_check(_as_expr(start_length) != _as_expr(price_length), Problem(
-                code="tier_lengths_differ",
-                message=f"class {self.rates.name}: {name} has a different number of tier "
-                        f"starts ({part.starts}) and tier prices ({part.prices})",
-                file=self.schedule.path, line=part.line,
-                hint="Give every combination of keys as many tier prices as tier starts.",
-            ), used)
-        usage = self.name_expr(USAGE, used)
-        return tiered_charge_expr(usage, starts, prices)
 
     # The whole class -----------------------------------------------------------------
 
@@ -336,13 +309,3 @@ class ClassCompiler:
                 message=f"{problem.message} ({describe_rows(rows, count)} of {self.label})",
                 file=problem.file, line=problem.line, hint=problem.hint,
             ))
-
-
-def _as_expr(value: pl.Expr | int) -> pl.Expr:
-    return pl.lit(value) if isinstance(value, int) else value
-
-
-def _longest(part: TierList | Lookup) -> int:
-    if isinstance(part, TierList):
-        return len(part.values)
-    return max(len(entry.values) for entry in part.entries.values())

@@ -27,9 +27,11 @@ from sewerline.engine.rates.parts import (
     Formula,
     Lookup,
     LookupValue,
+    Percent,
     RatePart,
     Tiered,
     TierList,
+    TierValue,
 )
 from sewerline.engine.rates.schedule import RateSchedule
 from sewerline.engine.rates.tiers import TierLine, tier_lines, tiered_amount
@@ -159,12 +161,20 @@ class BillEvaluator:
             return to_scale(entry.value)
         return self.formula(entry.node, lookup)
 
-    def tier_list(self, field_name: str) -> tuple[Decimal, ...] | None:
+    def tier_list(self, field_name: str) -> tuple[TierValue, ...] | None:
         part = self.rates.parts[field_name]
         if isinstance(part, TierList):
             return part.values
         entry = self.lookup_entry(field_name, part)
         return None if entry is None else entry.values
+
+    def tier_value(self, value: TierValue, budget: Value) -> Value:
+        """Return one tier start or price: a number, a share of the budget or a formula."""
+        if isinstance(value, Decimal):
+            return value   # as written, so traces show 7.5 and not 7.500000000000
+        if isinstance(value, Percent):
+            return None if budget is None else multiply(budget, value.share)
+        return self.formula(value.node, value)
 
     def tiered(self, name: str, part: Tiered) -> Value:
         starts = self.tier_list(part.starts)
@@ -181,7 +191,15 @@ class BillEvaluator:
                 file=self.schedule.path, line=part.line,
                 hint="Give every combination of keys as many tier prices as tier starts.",
             )])
-        lines = tier_lines(usage, starts, prices)
+
+        budget = self.name(part.budget) if part.budget else None
+        start_values = [self.tier_value(value, budget) for value in starts]
+        price_values = [self.tier_value(value, None) for value in prices]
+        if any(value is None for value in (*start_values, *price_values)):
+            return None
+        lines = tier_lines(usage, start_values, price_values,
+                           round_up=part.rounds_starts_up,
+                           written=[_written(value) for value in starts])
         self.tiers[name] = lines
         return tiered_amount(lines)
 
@@ -190,3 +208,12 @@ class BillEvaluator:
         if value is None:
             return None
         return to_scale(round_cents_python(value, self.schedule.rounding))
+
+
+def _written(value: TierValue) -> str:
+    """Return a tier start as the rate file writes it, or "" for a plain number."""
+    if isinstance(value, Percent):
+        return f"{format(value.value.normalize(), 'f')}%"
+    if isinstance(value, Formula):
+        return value.text
+    return ""

@@ -265,3 +265,21 @@ def referenced_names(node: Node) -> list[str]:
 
     visit(node)
     return names
+
+
+def rename_names(node: Node, new_names: dict[str, str]) -> Node:
+    """Return the syntax tree with each name in `new_names` replaced by its new name."""
+    def child(item: Node) -> Node:
+        return rename_names(item, new_names)
+
+    if isinstance(node, Name):
+        return Name(new_names.get(node.name, node.name))
+    if isinstance(node, Negate):
+        return Negate(child(node.operand))
+    if isinstance(node, Round):
+        return Round(child(node.operand), node.digits)
+    if isinstance(node, BinaryOp):
+        return BinaryOp(node.operator, child(node.left), child(node.right))
+    if isinstance(node, Call):
+        return Call(node.function, tuple(child(argument) for argument in node.arguments))
+    return node

@@ -85,7 +85,8 @@ def rate_bills(table: pl.DataFrame, schedule: RateSchedule, *, class_column: str
     parts = numbered.partition_by(class_column, as_dict=True, maintain_order=True)
     compilers: list[ClassCompiler] = []
     for key, subset in parts.items():
-        rates = schedule.classes[str(key[0])]
+        # Input columns replace the class's default fields of the same name.
+        rates = schedule.classes[str(key[0])].with_input_columns(set(table.columns))
         frame = prepare_inputs(subset, rates, file_label=label, problems=problems)
         compilers.append(ClassCompiler(schedule, rates, frame, problems, label))
     plans = [compiler.rated() for compiler in compilers]

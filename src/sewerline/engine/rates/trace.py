@@ -84,7 +84,12 @@ class BillTrace:
                          f"= {value} -> {rounded}")
             for number, tier in enumerate(component.tiers, start=1):
                 end = f"to {format_number(tier.end)}" if tier.end is not None else "and up"
-                lines.append(f"  tier {number}: {format_number(tier.start)} {end}: "
+                start = format_number(tier.start)
+                if tier.unrounded is not None:
+                    start = f"{format_number(tier.unrounded)}, rounded up to {start},"
+                if tier.written:
+                    start = f"{tier.written} = {start}"
+                lines.append(f"  tier {number}: {start} {end}: "
                              f"{format_number(tier.volume)} * {format_number(tier.price)} "
                              f"= {format_number(tier.amount)}")
         total = format_cents(self.total) or "(missing)"
@@ -117,7 +122,7 @@ def explain_bill(schedule: RateSchedule, class_name: str,
     the schedule lacks, an input the class needs but `inputs` lacks, a value that is
     not a number, a lookup key the rate file lacks, or division by zero.
     """
-    rates = schedule.class_rates(class_name)
+    rates = schedule.class_rates(class_name).with_input_columns(set(inputs))
     problems = schedule.validate_columns(set(inputs), "the inputs", [class_name])
     if problems:
         raise InputError(problems[:MAX_PROBLEMS], truncated=len(problems) > MAX_PROBLEMS)
@@ -146,10 +151,11 @@ def explain_rows(table: pl.DataFrame, schedule: RateSchedule, class_column: str,
         raise InputError(problems[:MAX_PROBLEMS], truncated=len(problems) > MAX_PROBLEMS)
 
     prepared: dict[str, list[dict[str, object]]] = {}
-    for class_name in dict.fromkeys(classes):
+    class_rates = {class_name: schedule.classes[class_name].with_input_columns(set(table.columns))
+                   for class_name in dict.fromkeys(classes)}
+    for class_name, rates in class_rates.items():
         subset = numbered.filter(pl.col(class_column).cast(pl.String) == class_name)
-        frame = prepare_inputs(subset, schedule.classes[class_name], file_label=label,
-                               problems=problems)
+        frame = prepare_inputs(subset, rates, file_label=label, problems=problems)
         prepared[class_name] = frame.to_dicts()
     if problems:
         raise InputError(problems[:MAX_PROBLEMS], truncated=len(problems) > MAX_PROBLEMS)
@@ -159,7 +165,7 @@ def explain_rows(table: pl.DataFrame, schedule: RateSchedule, class_column: str,
     for class_name in classes:
         record = prepared[class_name][position[class_name]]
         position[class_name] += 1
-        rates = schedule.classes[class_name]
+        rates = class_rates[class_name]
         numbers = {c: record[numeric_name(c)] for c in rates.numeric_columns}
         keys = {c: record[key_name(c)] for c in rates.key_columns}
         traces.append(trace_bill(schedule, rates, numbers, keys, f"row {record[ROW]} of {label}"))
@@ -231,7 +237,8 @@ def _describe(evaluator: BillEvaluator, name: str) -> tuple[str, str]:
             return described, f"[{columns} {key}] {filled}"
         return described, f"[{columns} {key}] {format(entry.value, 'f')}"
     if isinstance(part, Tiered):
-        described = f"Tiered on {USAGE} ({part.starts}, {part.prices})"
+        budget = f"; budget {part.budget}" if part.budget else ""
+        described = f"{part.kind} on {USAGE} ({part.starts}, {part.prices}{budget})"
         lines = evaluator.tiers.get(name, [])
         used = [line for line in lines if line.volume != 0] or lines[:1]
         filled = " + ".join(f"{format_number(line.volume)} * {format_number(line.price)}"

@@ -18,7 +18,7 @@ from sewerline.engine.ingest.problems import suggestion
 from sewerline.engine.rates import RateSchedule
 from sewerline.engine.rates.class_parser import parse_number
 from sewerline.engine.rates.yaml_lines import Item
-from sewerline.engine.units import UsageUnit, parse_unit
+from sewerline.engine.units import parse_unit
 from sewerline.engine.winter.rule import (
     AverageRounding,
     AverageSource,
@@ -69,7 +69,7 @@ def rule_from_schedule(schedule: RateSchedule) -> WinterAverageRule | None:
     reader = _BlockReader(schedule.path)
     rule = reader.read(block, schedule)
     if reader.problems:
-        raise InputError(reader.problems)
+        raise InputError(sorted(reader.problems, key=lambda problem: problem.line or 0))
     logger.info(
         "winter average rule of %s: months %s by %s, effective %s, %d new-customer rules",
         schedule.path, list(rule.months), rule.window, rule.effective_text,
@@ -124,7 +124,7 @@ class _BlockReader:
             source=source, months=months, window=window, drop_highest=drop_highest,
             rounding=rounding, effective=effective, minimum_months=minimum,
             months_per_read=months_per_read, new_customer=new_customer, classes=classes,
-            file=self.file, line=block.line, months_per_cycle=schedule.months_per_cycle,
+            file=self.file, line=block.line,
         )
 
     def reject_unknown_keys(self, fields: dict[str, Item], known: tuple[str, ...],
@@ -148,7 +148,7 @@ class _BlockReader:
         except ValueError:
             names = [member.value for member in kind]
             self.problem(prefix + key, item, f"winter_average.{prefix}{key} is not a known "
-                         "value", expected=" or ".join(names),
+                         "value", expected=", ".join(names),
                          hint=suggestion(text, names) or f"Write {key}: {default.value}.")
             return default
 
@@ -371,7 +371,7 @@ def _whole_months(months_per_cycle: Decimal) -> int:
 def _default_minimum_months(window_months: int, months_per_read: int) -> int:
     """Return the months that a complete history of whole reads covers in the window.
 
-    With reads every two months, a three-month window holds one or two reads, so a
+    With reads every two months, a three-month window contains one or two reads, so a
     complete history covers two or four months and the default is two.
     """
     whole_reads = window_months // months_per_read

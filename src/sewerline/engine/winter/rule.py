@@ -8,7 +8,7 @@ rate file (see `parse.py`); this module holds the parsed form.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -23,21 +23,21 @@ if TYPE_CHECKING:
 
 
 class AverageSource(StrEnum):
-    """Where an account's own winter average comes from."""
+    """Origin of an account's own winter average."""
 
     HISTORY = "history"    # computed from the meter reads of the usage history
     PROFILE = "profile"    # the profile's winter_average_gal column, set by the utility
 
 
 class WindowKind(StrEnum):
-    """Which month of a meter read decides whether the read is in the winter window."""
+    """Month of a meter read that places the read in or out of the winter window."""
 
     BILLING_MONTH = "billing_month"   # the month the read was billed in
     READ_DATE = "read_date"           # the month of the read date
 
 
 class RoundingMode(StrEnum):
-    """How the winter average is rounded to the rule's number of decimal places."""
+    """Rounding mode of the winter average, at the rule's number of decimal places."""
 
     DOWN = "down"              # toward zero: 16/3 = 5.33 -> 5
     UP = "up"                  # away from zero: 5.33 -> 6
@@ -46,10 +46,10 @@ class RoundingMode(StrEnum):
 
 
 class NewCustomerKind(StrEnum):
-    """What an account without enough winter history is billed on."""
+    """Billing basis of an account without enough winter history of its own."""
 
     FLAT = "flat"                            # a fixed amount replaces the whole bill
-    DEFAULT_VOLUME = "default_volume"        # a fixed volume stands in for the average
+    DEFAULT_VOLUME = "default_volume"        # a fixed volume replaces the average
     CLASS_AVERAGE = "class_average"          # the average of the class's own averages
     PREVIOUS_ACCOUNT = "previous_account"    # the average of the last account at the location
 
@@ -147,7 +147,6 @@ class WinterAverageRule:
     classes: frozenset[str] | None = None
     file: str | None = None
     line: int | None = None
-    months_per_cycle: Decimal = field(default=Decimal(1))
 
     @classmethod
     def from_schedule(cls, schedule: RateSchedule) -> WinterAverageRule | None:
