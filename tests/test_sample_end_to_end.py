@@ -64,6 +64,14 @@ def test_finds_exactly_the_injected_discrepancies(sample_result):
     assert extra == []
 
 
+def test_counts_export_rows_and_bills(sample_result):
+    # One water line per bill, plus one sewer line on most bills.
+    with sample_files().billing.open(encoding="cp1252", newline="") as handle:
+        rows = sum(1 for _ in csv.reader(handle)) - 1
+    assert sample_result.billed_rows == rows
+    assert sample_result.bills < rows
+
+
 def test_every_finding_type_occurs(sample_result):
     types = set(sample_result.findings.get_column("finding_type"))
     assert types == {ftype.value for ftype in FindingType}

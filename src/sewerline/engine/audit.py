@@ -19,7 +19,13 @@ from sewerline.engine.classify import classify_findings, compute_totals
 from sewerline.engine.errors import InputError, Problem
 from sewerline.engine.expected import rate_linked_bills, rate_unbilled_profiles
 from sewerline.engine.findings import AuditConfig, AuditResult
-from sewerline.engine.ingest import Mapping, load_mapping, read_billing, read_profiles
+from sewerline.engine.ingest import (
+    Mapping,
+    ReadStats,
+    load_mapping,
+    read_billing,
+    read_profiles,
+)
 from sewerline.engine.match import link_bills
 from sewerline.engine.normalize import account_key
 from sewerline.engine.rater import Rater, load_rater
@@ -69,6 +75,8 @@ class AuditInputs:
     # Meter reads for a winter-average rule computed from history (see engine/winter).
     history: pl.DataFrame | None = None
     history_label: str = "usage history"
+    # Data rows of the export; more than the bills when it has one row per service line.
+    billing_rows: int | None = None
 
     def get_rater(self) -> Rater:
         if self.rater is not None:
@@ -142,7 +150,8 @@ def load_inputs(
     _check_rate_columns(schedule, profiles, rates_path)
 
     progress("read billing")
-    bills = read_billing(billing_path, mapping)
+    stats = ReadStats()
+    bills = read_billing(billing_path, mapping, stats=stats)
     logger.info(
         "read %d profiles from %s and %d bills from %s",
         profiles.height, profiles_path.name, bills.height, billing_path.name,
@@ -157,6 +166,7 @@ def load_inputs(
         rater=rater,
         history=history,
         history_label=history_path.name if history_path else "usage history",
+        billing_rows=stats.rows,
     )
 
 
@@ -240,7 +250,7 @@ def audit(
         config=config,
         findings=findings,
         totals=totals,
-        billed_rows=bills.height,
+        billed_rows=inputs.billing_rows or bills.height,
         bills=bills.height,
         profiles=profiles.height,
         matched=links.links.height,

@@ -5,7 +5,7 @@
 Profile tables, as the mapping file that `load_mapping` validates describes.
 """
 
-from sewerline.engine.ingest.billing import read_billing
+from sewerline.engine.ingest.billing import ReadStats, read_billing
 from sewerline.engine.ingest.mapping import (
     CsvOptions,
     Layout,
@@ -21,6 +21,7 @@ __all__ = [
     "Layout",
     "Mapping",
     "ProfileMapping",
+    "ReadStats",
     "SourceTable",
     "load_mapping",
     "read_billing",

@@ -9,6 +9,7 @@ up to `max_errors`, and raised together.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 import os
 from pathlib import Path
 
@@ -37,8 +38,16 @@ from sewerline.engine.units import UsageUnit, convert
 logger = logging.getLogger(__name__)
 
 
+@dataclass
+class ReadStats:
+    """Counts of one read, filled in by read_billing for callers that report them."""
+
+    rows: int = 0      # data rows of the file (service lines, with a per_line layout)
+
+
 def read_billing(
-    path: str | os.PathLike[str], mapping: Mapping, *, max_errors: int = 100
+    path: str | os.PathLike[str], mapping: Mapping, *, max_errors: int = 100,
+    stats: ReadStats | None = None,
 ) -> pl.DataFrame:
     """Read a billing export into a frame with the Billed schema, one row per bill.
 
@@ -88,6 +97,8 @@ def read_billing(
     found.raise_if_any()
     result = _to_billed_schema(bills, mapping)
     logger.info("%s: read %d bills from %d rows", table.path, result.height, lines.height)
+    if stats is not None:
+        stats.rows = lines.height
     return result
 
 
