@@ -9,8 +9,8 @@ up to `max_errors`, and raised together.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
