@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from audit_world import MAPPING, bill, profile, write_world
 from click.testing import CliRunner
 
+from audit_world import MAPPING, bill, profile, write_world
 from sewerline.cli import main
 from sewerline.engine.audit import run_audit
 from sewerline.engine.findings import AuditConfig

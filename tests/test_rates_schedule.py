@@ -531,13 +531,13 @@ def test_lookup_key_with_too_few_parts_rejected(tmp_path):
     assert problem.code == "lookup_key_parts"
 
 
-def test_budget_rates_not_supported(tmp_path):
+def test_budget_without_tier_lists_rejected(tmp_path):
     [problem] = problems_of(one_class(tmp_path, """\
         commodity_charge: Budget
         bill: commodity_charge
     """))
-    assert problem.code == "rate_type_unsupported"
-    assert "not supported yet" in problem.message
+    assert problem.code == "tier_lists_missing"
+    assert "commodity_charge is Budget" in problem.message
 
 
 def test_problems_of_several_classes_collected(tmp_path):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import polars as pl
 
 from sewerline.engine.errors import InputError, Problem
-from sewerline.engine.money import DECIMAL
-from sewerline.engine.proration import period_columns
+from sewerline.engine.money import DECIMAL, decimal_lit
+from sewerline.engine.proration import DAYS_IN_PERIOD, PRORATION_FACTOR, period_columns
 from sewerline.engine.rater import Rater
 from sewerline.engine.rates.water_percent import rate_water_charge
 from sewerline.engine.schema import SOURCE_ROW, Billed, Profile, Status
@@ -101,10 +101,11 @@ def rate_input_table(
                                   usage_unit=unit, source=source, row_column=PROFILE_ROW)
         table = table.with_columns(water.alias("water_charge"))
     if not prorate:
-        table = table.with_columns(pl.lit(None, dtype=pl.Date).alias("_no_period"))
-        return period_columns(table, period_start="_no_period", period_end="_no_period",
-                              standard_days=rater.standard_days, source=source,
-                              row_column=PROFILE_ROW).drop("_no_period")
+        # No bill, so no period: charges count as for a full standard period.
+        return table.with_columns(
+            pl.lit(None, dtype=pl.Int64).alias(DAYS_IN_PERIOD),
+            decimal_lit(1).alias(PRORATION_FACTOR),
+        )
     return period_columns(table, standard_days=rater.standard_days, source=source,
                           row_column=PROFILE_ROW)
 

@@ -3,7 +3,7 @@
 A charge finds its tier lists by name (tier_list_candidates) and, when a tier start is a
 percentage, the budget that the percentage is a share of (budget_candidates). Starts
 that are numbers must begin at 0 and ascend, and so must the percentages among them.
-Starts that are formulas are known only per row, so they are not compared here; a
+Starts that are formulas are known only per row, so they are not compared here. A
 start below an earlier one leaves its tier empty (see tiers.py).
 """
 

@@ -94,9 +94,15 @@ def _to_item(node: yaml.Node, file: str) -> Item:
             )])
         key = key_node.value
         if key in mapping:
-            # The same rule as yaml.safe_load: the later value wins.
-            logger.warning("%s line %d: key %r repeats the one on line %d; using the later value",
-                           file, key_line, key, mapping[key].line)
+            # yaml.safe_load would keep the later value; in a rate file that silently
+            # swaps a charge or a price list, so it is an error.
+            raise InputError([Problem(
+                code="rate_file_duplicate_key",
+                message=f"key {key!r} appears twice in the same block, at lines "
+                        f"{mapping[key].line} and {key_line}",
+                file=file, line=key_line, column=key,
+                hint="Keep one of the two, or rename the one that belongs to another field.",
+            )])
         value = _to_item(value_node, file)
         # A value's line is the line of its key, which is the line a person looks for.
         mapping[key] = Item(value.value, key_line, value.kind)

@@ -26,13 +26,15 @@ def _bar_length(amount: Decimal, largest: Decimal) -> Decimal:
 
 
 def render_bar_chart(
-    bars: Sequence[tuple[str, Decimal]], *, title: str, description: str, chart_id: str
+    bars: Sequence[tuple[str, Decimal]], *, title: str, description: str, chart_id: str,
+    value_format: Callable[[Decimal], str] = format_usd,
 ) -> str:
     """Render (label, dollar amount) pairs as an SVG bar chart, each bar labeled in dollars.
 
     The SVG has a <title> and <desc> that screen readers announce, and every bar has its
     own <title> with its label and amount. All text is HTML-escaped. `chart_id` must be
     unique on the page, because the title and description ids derive from it.
+    `value_format` writes the bar values; pass another one to chart counts.
     """
     largest = max((amount for _, amount in bars), default=Decimal(0))
     height = max(len(bars), 1) * ROW_HEIGHT + 8
@@ -48,7 +50,7 @@ def render_bar_chart(
         top = 4 + index * ROW_HEIGHT
         middle = top + ROW_HEIGHT // 2
         length = _bar_length(amount, largest)
-        dollars = format_usd(amount)
+        dollars = value_format(amount)
         parts += [
             "<g>",
             f"<title>{escape(label)}: {escape(dollars)}</title>",
