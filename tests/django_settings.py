@@ -12,4 +12,7 @@ os.environ.setdefault("SEWERLINE_DATA_DIR", tempfile.mkdtemp(prefix="sewerline-t
 
 from sewerline.web.settings import *  # noqa: E402,F403
 
+# WhiteNoise warns when the collected-static folder is missing; tests serve from the finders.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests

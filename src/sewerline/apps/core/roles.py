@@ -45,11 +45,19 @@ GRANTS: dict[Role, frozenset[Capability]] = {
 
 
 def roles_of(user) -> set[Role]:
-    """Return the roles of a user, from the names of the user's groups."""
+    """Return the roles of a user, from the names of the user's groups.
+
+    The result is kept on the user object, which lives for one request, so a page that
+    checks many capabilities reads the groups once.
+    """
     if not getattr(user, "is_authenticated", False):
         return set()
-    names = {group.name for group in user.groups.all()}
-    return {role for role in Role if role.value in names}
+    cached = getattr(user, "_sewerline_roles", None)
+    if cached is None:
+        names = set(user.groups.values_list("name", flat=True))
+        cached = frozenset(role for role in Role if role.value in names)
+        user._sewerline_roles = cached
+    return set(cached)
 
 
 def has_capability(user, capability: Capability) -> bool:

@@ -44,6 +44,8 @@ class ImportBatch(models.Model):
     rows_stored = models.IntegerField(default=0)
     problems = models.JSONField(default=list, blank=True,
                                 help_text="Row problems: file, row, column, value, message.")
+    summary = models.JSONField(default=dict, blank=True,
+                               help_text="Counts and totals of the file as read, as text.")
     forced = models.BooleanField(default=False,
                                  help_text="Imported although the same file was imported before.")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
@@ -71,8 +73,14 @@ class BilledCharge(models.Model):
     meter_number = models.CharField(max_length=40, blank=True)
     rate_code = models.CharField(max_length=40, blank=True)
     billed_class = models.CharField(max_length=60, blank=True)
-    usage_gal = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
+    # Usage keeps the engine's 12 decimals, so a volume converted from ccf or m3 is
+    # stored as the engine computed it.
+    usage_gal = models.DecimalField(max_digits=26, decimal_places=12, null=True, blank=True)
     billed_amount = models.DecimalField(max_digits=14, decimal_places=2)
+    water_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True,
+                                       help_text="Water charge of the bill, USD, if exported.")
+    deduct_usage_gal = models.DecimalField(max_digits=26, decimal_places=12, null=True,
+                                           blank=True, help_text="Deduct meter usage, gallons.")
     period_start = models.DateField(null=True, blank=True)
     period_end = models.DateField(null=True, blank=True)
     bill_date = models.DateField(null=True, blank=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 
@@ -21,6 +22,10 @@ class Job(models.Model):
     """
 
     kind = models.CharField(max_length=40, help_text="import or audit")
+    task = models.CharField(max_length=200, blank=True,
+                            help_text="Dotted path of the function the job runs.")
+    arguments = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder,
+                                 help_text="Keyword arguments of the task, as JSON values.")
     status = models.CharField(max_length=10, choices=JobStatus.choices,
                               default=JobStatus.QUEUED)
     progress = models.PositiveSmallIntegerField(default=0)

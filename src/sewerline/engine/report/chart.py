@@ -87,8 +87,8 @@ Series = tuple[str, Sequence[Decimal | None]]
 def axis_maximum(largest: Decimal, steps: int = AXIS_STEPS) -> Decimal:
     """Return a round top of a value axis at or above `largest`, split into `steps` ticks.
 
-    The tick step is 1, 2, 2.5 or 5 times a power of ten, so the labels read easily;
-    an axis for values that are all zero or negative gets a top of 1.
+    The tick step is 1, 2, 2.5 or 5 times a power of ten, so the labels read easily.
+    An axis for values that are all zero or negative gets a top of 1.
     """
     if largest <= 0:
         return Decimal(1)
@@ -215,9 +215,9 @@ def render_grouped_bar_chart(
 ) -> str:
     """Render dollar amounts as vertical bars, one group per category, one bar per series.
 
-    `groups` holds (category, amounts in the order of `series_names`); a missing amount
-    leaves a gap. Each bar has a <title> with category, series and amount, and the SVG
-    a <title> and <desc> for screen readers. All text is HTML-escaped.
+    `groups` contains (category, amounts in the order of `series_names`) pairs, and a
+    missing amount leaves a gap. Each bar has a <title> with category, series and
+    amount, and the SVG a <title> and <desc> for screen readers. All text is HTML-escaped.
     """
     amounts = [amount for _, values in groups for amount in values if amount is not None]
     top = axis_maximum(max(amounts, default=Decimal(0)))
