@@ -1,6 +1,6 @@
 """Check the services the test suite needs, starting Redis when it is not running.
 
-PostgreSQL must answer at TEST_POSTGRES_URL (default
+PostgreSQL must accept connections at TEST_POSTGRES_URL (default
 postgres://postgres@127.0.0.1:5432/sewerline): the app tests run on it, and a missing
 server fails the run instead of skipping those tests. Redis (the job queue of the
 Celery test) is started on 127.0.0.1:6379 with no persistence when nothing answers
@@ -22,7 +22,7 @@ DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/sewerline"
 
 
 def check_postgres(url: str) -> str | None:
-    """Return None when PostgreSQL answers at url, else what went wrong."""
+    """Return None when PostgreSQL accepts a connection at url, else what went wrong."""
     admin_url = url.rsplit("/", 1)[0] + "/postgres"
     try:
         with psycopg.connect(admin_url, connect_timeout=5) as connection:

@@ -1,4 +1,4 @@
-"""Expected sewer charges: what the profiles and the rate schedule say each bill should be."""
+"""Expected sewer charges: what each bill should be under the profiles and the rate schedule."""
 
 from __future__ import annotations
 

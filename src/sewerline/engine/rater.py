@@ -1,9 +1,9 @@
 """The rates an audit uses: one schedule, or dated versions of one schedule, and their extras.
 
 `Rater` hides whether bills are rated under one rate file or under several versions
-of it (a rate change during the cycle), and carries what every rating needs besides
-the formulas: the water schedule of a sewer-as-percent-of-water rate and the standard
-period length for proration.
+of it (a rate change during the cycle). It also carries what every rating needs
+besides the formulas: the water schedule of a sewer-as-percent-of-water rate and the
+standard period length for proration.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from sewerline.engine.rates.dated import (
     split_periods,
 )
 from sewerline.engine.rates.water_percent import load_water_schedule
-from sewerline.engine.schema import Billed
 
 
 @dataclass(frozen=True)
@@ -103,10 +102,3 @@ def load_rater(paths: Sequence[Path], *, change_mode: ChangeMode) -> Rater:
         water_schedule=load_water_schedule(schedule),
         standard_days=standard_days_for(schedule),
     )
-
-
-# Billed columns a rate formula may read, as measurements of the period rather than
-# amounts the water utility chose: the billed water charge (for sewer as a percentage
-# of water), deduct-meter usage and the period dates (for proration).
-BILLED_RATE_INPUTS = (Billed.WATER_AMOUNT, Billed.DEDUCT_USAGE_GAL, Billed.PERIOD_START,
-                      Billed.PERIOD_END)
