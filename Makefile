@@ -20,8 +20,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)  ## Create .venv and install Sewerline with its test tools
 
-demo: $(STAMP)  ## Audit the bundled real sample and write the reports to out/demo
+demo: $(STAMP)  ## Audit the bundled sample into out/demo, then load it into the web app
 	$(BIN)/sewerline demo --out out/demo
+	$(BIN)/sewerline manage migrate --verbosity 0
+	$(BIN)/sewerline manage load_demo --reset
 
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/sewerline
 export TEST_POSTGRES_URL
@@ -42,7 +44,7 @@ lint: $(STAMP)  ## Check style with ruff
 bench: $(STAMP)  ## Time a 1,000,000-account audit (see docs/benchmarks.md)
 	$(BIN)/python scripts/benchmark.py --accounts 1000000
 
-sample: $(STAMP)  ## Rebuild the sample profiles and billing export from the real usage slice
+sample: $(STAMP)  ## Rebuild the sample profiles and billing exports from the real usage slice
 	$(BIN)/python -m sewerline.sample.builder
 
 clean:  ## Remove the environment and generated output

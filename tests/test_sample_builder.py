@@ -1,4 +1,8 @@
-"""The bundled sample: deterministic build, file formats and a hand check of its amounts."""
+"""The bundled sample: deterministic build, file formats and a hand check of its amounts.
+
+The second cycle (2016-05) is checked the same way, and against the first: every
+first-cycle finding is either corrected or carried over, never both.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +16,19 @@ from pathlib import Path
 import pytest
 import yaml
 
+from sewerline.engine.audit import run_audit
+from sewerline.engine.errors import InputError
+from sewerline.engine.findings import AuditConfig
 from sewerline.sample import (
     BILLING_EXPORT,
     CONTROLS,
+    CORRECTED,
     EXPECTED_FINDINGS,
     GENERATED_FILES,
     MAPPING,
+    NEXT_BILLING_EXPORT,
+    NEXT_CYCLE,
+    NEXT_EXPECTED_FINDINGS,
     PROFILES,
     USAGE_SLICE,
     sample_dir,
@@ -34,6 +45,7 @@ from sewerline.sample.charges import (
 from sewerline.sample.usage import (
     SOURCE_COLUMNS,
     eligible_customers,
+    load_customers,
     read_usage_file,
     select_customers,
     slice_rows,
@@ -116,7 +128,8 @@ def test_sample_files_point_into_package():
     files = sample_files()
     for path in (files.profiles, files.billing, files.rates, files.mapping,
                  files.expected_findings, files.controls, files.usage_slice,
-                 files.water_rates):
+                 files.water_rates, files.next_billing, files.next_expected_findings,
+                 files.corrected):
         assert path.is_file(), path
 
 
@@ -463,3 +476,287 @@ def test_selection_is_seeded_and_keeps_rows(tmp_path):
     sliced = slice_rows(table, chosen)
     assert len(sliced.rows) == 20
     assert set(sliced.rows) <= set(table.rows)
+
+
+def test_next_read_is_optional_and_checked(tmp_path):
+    rs = "RESIDENTIAL_SINGLE"
+    rows = [
+        ("21", 20, "2016-01-01", rs, "WASF1"), ("21", 25, "2016-03-01", rs, "WASF1"),
+        ("21", 31, "2016-05-01", rs, "WASF1"),
+        ("22", 20, "2016-01-01", rs, "WASF1"), ("22", 25, "2016-03-01", rs, "WASF1"),
+        # A May read under another rate code is not this customer's next read.
+        ("23", 20, "2016-01-01", rs, "WASF1"), ("23", 25, "2016-03-01", rs, "WASF1"),
+        ("23", 40, "2016-05-01", rs, "WASF2"),
+        ("24", 20, "2016-01-01", rs, "WASF1"), ("24", 25, "2016-03-01", rs, "WASF1"),
+        ("24", 99999, "2016-05-01", rs, "WASF1"),
+        ("25", 20, "2016-07-01", rs, "WASF1"),
+    ]
+    source = tmp_path / "usage.csv.gz"
+    write_source(source, rows)
+    table = read_usage_file(source)
+    assert eligible_customers(table) == {"21": rs, "22": rs, "23": rs, "24": rs}
+
+    sliced = slice_rows(table, ["21", "22", "23", "24"])
+    assert len(sliced.rows) == 11
+    customers = {customer.cust_id: customer for customer in load_customers(sliced, "slice")}
+    assert customers["21"].next_read_ccf == 31
+    assert customers["21"].cycle_read_ccf == 25
+    assert customers["22"].next_read_ccf is None
+    assert customers["23"].next_read_ccf is None
+    assert customers["24"].next_read_ccf is None
+
+
+def test_two_next_reads_are_rejected(tmp_path):
+    rs = "RESIDENTIAL_SINGLE"
+    rows = [
+        ("31", 20, "2016-01-01", rs, "WASF1"), ("31", 25, "2016-03-01", rs, "WASF1"),
+        ("31", 30, "2016-05-01", rs, "WASF1"), ("31", 32, "2016-05-01", rs, "WASF1"),
+    ]
+    source = tmp_path / "usage.csv.gz"
+    write_source(source, rows)
+    with pytest.raises(InputError) as raised:
+        load_customers(read_usage_file(source), "slice")
+    assert raised.value.problems[0].code == "sample.usage_reads"
+    assert "customer 31" in raised.value.problems[0].message
+
+
+# --- the second cycle, 2016-05 -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def next_rows() -> list[dict[str, str]]:
+    return read_csv(DATA / NEXT_BILLING_EXPORT, encoding="cp1252")
+
+
+@pytest.fixture(scope="module")
+def next_findings() -> list[dict[str, str]]:
+    return read_csv(DATA / NEXT_EXPECTED_FINDINGS)
+
+
+@pytest.fixture(scope="module")
+def corrected() -> list[dict[str, str]]:
+    return read_csv(DATA / CORRECTED)
+
+
+def sewer_totals(rows: list[dict[str, str]]) -> dict[str, dict[str, Decimal]]:
+    """Return account -> bill number -> sewer total, bills in file order."""
+    bills: dict[str, dict[str, Decimal]] = defaultdict(dict)
+    for row in rows:
+        sewer = Decimal(row["Amount"]) if row["Svc"] == "SW" else Decimal("0")
+        totals = bills[row["Acct No"]]
+        totals[row["Bill No"]] = totals.get(row["Bill No"], Decimal("0")) + sewer
+    return bills
+
+
+def test_next_export_format(next_rows):
+    raw = (DATA / NEXT_BILLING_EXPORT).read_bytes()
+    assert next(csv.reader(io.StringIO(raw.decode("cp1252")))) == EXPORT_HEADER
+    assert b"\r\n" in raw
+    services: dict[str, list[str]] = defaultdict(list)
+    for row in next_rows:
+        assert row["From"] == "03/01/2016"
+        assert row["To"] == "04/30/2016"
+        assert row["Bill Date"].startswith("05/")
+        assert row["Bill No"].startswith("1605")
+        services[row["Bill No"]].append(row["Svc"])
+    for bill_number, lines in services.items():
+        assert lines[0] == "WA", bill_number
+        assert lines.count("WA") == 1, bill_number
+
+
+def bill_dates(rows: list[dict[str, str]]) -> dict[str, list[str]]:
+    """Return account -> dates of its bills, in file order."""
+    dates: dict[str, list[str]] = defaultdict(list)
+    for row in rows:
+        if row["Svc"] == "WA":
+            dates[row["Acct No"]].append(row["Bill Date"])
+    return dates
+
+
+def test_next_cycle_keeps_each_route_day(export_rows, next_rows):
+    march, may = bill_dates(export_rows), bill_dates(next_rows)
+    # The routes run on March 2, 3, 4, 7 and 8 and on May 2, 3, 4, 5 and 6. A repeat
+    # bill comes from the later run of March 21 or May 23.
+    route_days = {"03/02": "05/02", "03/03": "05/03", "03/04": "05/04", "03/07": "05/05",
+                  "03/08": "05/06", "03/21": "05/23"}
+    shared = set(march) & set(may)
+    assert len(shared) > 950
+    repeats = 0
+    for account in shared:
+        if len(march[account]) != len(may[account]):
+            continue
+        for first, second in zip(march[account], may[account], strict=True):
+            assert second[:5] == route_days[first[:5]], account
+        repeats += len(may[account]) - 1
+    assert repeats == 1
+
+
+def test_mapping_covers_next_rate_codes(next_rows):
+    mapping = yaml.safe_load((DATA / MAPPING).read_text(encoding="utf-8"))
+    assert {row["Rate Code"] for row in next_rows} <= set(mapping["rate_codes"])
+
+
+def test_next_usage_comes_from_slice(profiles, next_rows, findings, controls):
+    """Each bill carries the customer's May 2016 read, or the March read as an estimate."""
+    reads: dict[str, dict[str, int]] = defaultdict(dict)
+    codes = {}
+    for row in read_csv(DATA / USAGE_SLICE):
+        reads[row["cust_id"]][row["usage_date"]] = int(row["usage_ccf"])
+        codes[row["cust_id"]] = row["cust_class_from_utility"]
+    real = Counter()
+    estimated = 0
+    for cust_id, by_date in reads.items():
+        winter = winter_average_kgal(by_date["2016-01-01"], by_date["2016-03-01"])
+        if "2016-05-01" not in by_date:
+            estimated += 1
+        usage = by_date.get("2016-05-01", by_date["2016-03-01"])
+        real[(codes[cust_id], usage, f"{winter:.3f}")] += 1
+    assert sum(1 for by_date in reads.values() if "2016-05-01" in by_date) > 600
+    assert 300 < estimated < 400
+
+    case_accounts = {row["billed_account"] for row in findings + controls}
+    by_water_account = {row["water_account"]: row for row in profiles.values()}
+    seen = Counter()
+    for row in next_rows:
+        profile = by_water_account.get(row["Acct No"])
+        if row["Svc"] != "WA" or profile is None or row["Acct No"] in case_accounts:
+            continue
+        seen[(row["Rate Code"], int(row["Consumption"]), profile["winter_average"])] += 1
+    assert sum(seen.values()) > 900
+    for key, count in seen.items():
+        assert real[key] >= count, key
+
+
+def test_next_correct_bills_match_hand_charge(profiles, next_rows, findings, controls):
+    case_accounts = {row["billed_account"] for row in findings + controls}
+    by_water_account = {row["water_account"]: row for row in profiles.values()}
+    checked = 0
+    for row in next_rows:
+        if row["Svc"] != "SW" or row["Acct No"] in case_accounts:
+            continue
+        profile = by_water_account[row["Acct No"]]
+        assert Decimal(row["Amount"]) == hand_sewer_charge(profile, int(row["Consumption"])), (
+            row["Acct No"]
+        )
+        checked += 1
+    assert checked > 900
+
+
+def test_first_findings_split_into_corrected_and_carried(findings, next_findings, corrected):
+    first = Counter((row["case_id"], row["finding_type"]) for row in findings)
+    carried = Counter((row["case_id"], row["finding_type"]) for row in next_findings)
+    fixed = Counter((row["case_id"], row["finding_type"]) for row in corrected)
+    assert carried + fixed == first
+    assert not set(carried) & set(fixed)
+    # About half: 32 of the 64 first-cycle findings are corrected.
+    assert len(corrected) == len(findings) // 2
+    # A correction fixes the billing; a new account on the same premises stays.
+    assert {row["finding_type"] for row in corrected} <= {
+        "overbilled", "underbilled", "not_billed", "class_mismatch", "duplicate_bill",
+    }
+    assert {row["finding_type"] for row in next_findings} == {
+        "overbilled", "underbilled", "unknown_customer", "not_billed", "account_changed",
+        "owner_changed", "meter_changed", "duplicate_bill",
+    }
+
+
+def test_next_manifest_amounts_by_hand(next_findings, profiles, next_rows):
+    consumption = {row["Acct No"]: int(row["Consumption"]) for row in next_rows}
+    bills = sewer_totals(next_rows)
+    for row in next_findings:
+        if row["billed_account"]:
+            last_bill_total = list(bills[row["billed_account"]].values())[-1]
+            assert Decimal(row["billed_amount"]) == last_bill_total, row["case_id"]
+        else:
+            assert row["finding_type"] == "not_billed"
+            assert row["billed_amount"] == ""
+        if row["finding_type"] == "unknown_customer" or row["expected_amount"] == "0.00":
+            continue
+        profile = profiles[row["account_id"]]
+        usage = consumption.get(row["billed_account"], 0)
+        assert Decimal(row["expected_amount"]) == hand_sewer_charge(profile, usage), (
+            row["case_id"]
+        )
+
+
+def test_carried_amount_findings_keep_direction(next_findings):
+    for row in next_findings:
+        if row["finding_type"] not in ("overbilled", "underbilled"):
+            continue
+        difference = Decimal(row["billed_amount"]) - Decimal(row["expected_amount"])
+        if row["finding_type"] == "underbilled":
+            difference = -difference
+        assert difference >= Decimal("1.00"), row["case_id"]
+
+
+def test_corrected_cases_billed_right(corrected, findings, profiles, next_rows):
+    """Every corrected case has one bill with the charge due, or no sewer line if none is due."""
+    first_accounts = {row["case_id"]: row["billed_account"] for row in findings
+                      if row["billed_account"]}
+    lines: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for row in next_rows:
+        lines[row["Acct No"]].append(row)
+    for case_id in sorted({row["case_id"] for row in corrected}):
+        profile = profiles[next(r["account_id"] for r in corrected if r["case_id"] == case_id)]
+        account = first_accounts.get(case_id, profile["water_account"])
+        bill_lines = lines[account]
+        assert len({row["Bill No"] for row in bill_lines}) == 1, case_id
+        sewer = [Decimal(row["Amount"]) for row in bill_lines if row["Svc"] == "SW"]
+        if profile["status"] != "active":
+            assert sewer == [], case_id
+            continue
+        assert sewer == [hand_sewer_charge(profile, int(bill_lines[0]["Consumption"]))], case_id
+        prefix = {"RESIDENTIAL_SINGLE": "WASF", "RESIDENTIAL_MULTI": "WAMF",
+                  "COMMERCIAL": "WANR"}[profile["customer_class"]]
+        assert bill_lines[0]["Rate Code"].startswith(prefix), case_id
+
+
+def test_recovered_amounts_by_hand(corrected, findings):
+    first = {(row["case_id"], row["finding_type"]): row for row in findings}
+    for row in corrected:
+        found = first[(row["case_id"], row["finding_type"])]
+        expected = Decimal(found["expected_amount"] or "0")
+        billed = Decimal(found["billed_amount"] or "0")
+        if row["finding_type"] == "not_billed":
+            at_stake = expected
+        elif row["finding_type"] == "class_mismatch":
+            at_stake = Decimal("0.00")
+        else:
+            at_stake = abs(billed - expected)
+        assert Decimal(row["recovered_amount"]) == at_stake, row["case_id"]
+        assert row["account_id"] == found["account_id"]
+        assert row["billed_account"] == found["billed_account"]
+
+
+def test_next_audit_finds_next_manifest(next_findings):
+    files = sample_files()
+    result = run_audit(
+        profiles_path=files.profiles, billing_path=files.next_billing, rates_path=files.rates,
+        mapping_path=files.mapping, config=AuditConfig(cycle=NEXT_CYCLE),
+    )
+
+    def key(ftype, account, billed_account, method, expected, billed):
+        return (ftype, account or "", billed_account or "", method,
+                None if expected in (None, "") else Decimal(str(expected)),
+                None if billed in (None, "") else Decimal(str(billed)))
+
+    found = sorted(key(*row) for row in result.findings.select(
+        "finding_type", "account_id", "billed_account", "match_method", "expected_amount",
+        "billed_amount",
+    ).iter_rows())
+    manifest = sorted(
+        key(row["finding_type"], row["account_id"], row["billed_account"],
+            row["match_method"], row["expected_amount"], row["billed_amount"])
+        for row in next_findings
+    )
+    assert found == manifest
+
+
+def test_build_summary_counts_next_cycle(tmp_path):
+    summary = build_sample(tmp_path)
+    assert summary.corrected + summary.next_findings == summary.findings
+    assert summary.corrected == 32
+    assert summary.next_bills == len({
+        row["Bill No"] for row in read_csv(tmp_path / NEXT_BILLING_EXPORT, encoding="cp1252")
+    })
+    assert 300 < summary.estimated_reads < 400

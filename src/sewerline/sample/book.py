@@ -2,7 +2,8 @@
 
 Every customer of the usage slice starts as an `Entry` with a correct profile and one
 correct bill. The injected cases (cases.py) then change, add or remove records and
-write down the findings the audit must report.
+write down the findings the audit must report. Each bill keeps the recipe it was made
+by, so that the next cycle (next_cycle.py) can bill the same customer the same way.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from sewerline.sample import CYCLES
 from sewerline.sample.charges import (
     RESIDENTIAL_MULTI,
     RESIDENTIAL_SINGLE,
@@ -30,8 +32,8 @@ INACTIVE = "inactive"
 EXEMPT = "exempt"
 
 # The cycle's bills: the read billed in March 2016 covers January and February.
-PERIOD_START = dt.date(2016, 1, 1)
-PERIOD_END = dt.date(2016, 2, 29)
+PERIOD_START = CYCLES[0].period_start
+PERIOD_END = CYCLES[0].period_end
 # The water utility bills its routes over the first days of the month.
 BILL_DATES = tuple(dt.date(2016, 3, day) for day in (2, 3, 4, 7, 8))
 # A repeat bill comes from a later bill run of the same month.
@@ -55,6 +57,24 @@ class ProfileRow:
     dwelling_units: int | None       # empty for commercial
 
 
+# Sewer amounts of a bill: fixed, or a function of the entry for amounts that follow
+# the cycle's usage and charge.
+SewerAmounts = tuple[Decimal, ...] | Callable[["Entry"], tuple[Decimal, ...]]
+
+
+def full_charge(entry: Entry) -> tuple[Decimal, ...]:
+    """Return one sewer line of the charge the rates give the entry's class and usage."""
+    return (entry.expected,)
+
+
+@dataclass(frozen=True)
+class BillRecipe:
+    """The recipe of a bill: the BillRow fields a case set, and its sewer amounts."""
+
+    changes: dict[str, object]
+    sewer: SewerAmounts
+
+
 @dataclass(frozen=True)
 class BillRow:
     """One bill of the export; it becomes a water line and zero or more sewer lines."""
@@ -71,6 +91,7 @@ class BillRow:
     bill_date: dt.date
     # A repeat bill is issued in a later bill run and numbered after the regular ones.
     repeat: bool = False
+    recipe: BillRecipe | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -111,6 +132,7 @@ class Entry:
     dwelling_units: int | None
     winter_average: Decimal
     bill_date: dt.date
+    usage_ccf: int                   # the metered use the cycle's bill carries
     profile: ProfileRow | None = None
     bills: list[BillRow] = field(default_factory=list)
     case_id: str | None = None
@@ -124,7 +146,7 @@ class Entry:
         arguments = {
             "winter_average": self.winter_average,
             "dwelling_units": self.dwelling_units,
-            "usage_ccf": self.usage.cycle_read_ccf,
+            "usage_ccf": self.usage_ccf,
         }
         customer_class = overrides.pop("customer_class", self.customer_class)
         arguments.update(overrides)
@@ -169,12 +191,15 @@ class SampleBook:
                 return entry
         raise LookupError(f"no customer of {classes} left that fits case {case_id}")
 
-    def bill(self, entry: Entry, **changes) -> BillRow:
+    def bill(self, entry: Entry, sewer_amounts: SewerAmounts = full_charge,
+             **changes) -> BillRow:
         """Return a correct bill of the entry's profile, with `changes` applied.
 
+        `sewer_amounts` gives the sewer lines, as amounts or as a function of the entry.
         The water line is recomputed from the bill's rate code class, because the water
         utility prices water by the class it has on file.
         """
+        recipe = BillRecipe(changes=dict(changes), sewer=sewer_amounts)
         identity = entry.identity
         values = {
             "account": identity.water_account,
@@ -183,16 +208,18 @@ class SampleBook:
             "parcel_id": identity.parcel_id,
             "meter_number": identity.meter_number,
             "rate_code": entry.usage.rate_code,
-            "usage_ccf": entry.usage.cycle_read_ccf,
-            "sewer_amounts": (entry.expected,),
+            "usage_ccf": entry.usage_ccf,
             "bill_date": entry.bill_date,
         }
         billed_class = changes.pop("billed_class", entry.customer_class)
         values.update(changes)
+        values["sewer_amounts"] = (
+            sewer_amounts(entry) if callable(sewer_amounts) else tuple(sewer_amounts)
+        )
         values["water_amount"] = self.water.charge(
             billed_class, values["usage_ccf"], entry.meter_size
         )
-        return BillRow(**values)
+        return BillRow(**values, recipe=recipe)
 
     def record(self, finding: ExpectedFinding) -> None:
         """Add one finding the audit must report."""
@@ -215,6 +242,7 @@ class SampleBook:
                 customer.previous_read_ccf, customer.cycle_read_ccf
             ),
             bill_date=self.factory.rng.choice(BILL_DATES),
+            usage_ccf=customer.cycle_read_ccf,
         )
         entry.profile = ProfileRow(
             account_id=identity.account_id,

@@ -1,4 +1,4 @@
-"""Rebuild the sample's generated files from the committed Santa Monica usage slice.
+"""Rebuild the sample's generated files, both cycles, from the committed Santa Monica usage slice.
 
     python -m sewerline.sample.builder            # rewrite the files in the package
     python -m sewerline.sample.builder --check    # compare a fresh build with them
@@ -22,20 +22,27 @@ from pathlib import Path
 from sewerline.sample import (
     BILLING_EXPORT,
     CONTROLS,
+    CORRECTED,
     CYCLE,
+    CYCLES,
     EXPECTED_FINDINGS,
     GENERATED_FILES,
     MAPPING,
+    NEXT_BILLING_EXPORT,
+    NEXT_CYCLE,
+    NEXT_EXPECTED_FINDINGS,
     PROFILES,
     USAGE_SLICE,
     WATER_RATES,
+    SampleCycle,
     sample_dir,
 )
-from sewerline.sample.book import PERIOD_END, PERIOD_START, SampleBook
+from sewerline.sample.book import SampleBook
 from sewerline.sample.cases import inject_cases
 from sewerline.sample.charges import WaterSchedule
 from sewerline.sample.controls import add_controls
 from sewerline.sample.identities import IdentityFactory
+from sewerline.sample.next_cycle import build_next_cycle, corrected_counts_by_type
 from sewerline.sample.usage import (
     RATE_CODE_PREFIX,
     load_customers,
@@ -48,6 +55,7 @@ from sewerline.sample.writers import (
     EXPORT_DATE_FORMAT,
     number_bills,
     write_controls,
+    write_corrected,
     write_export,
     write_findings,
     write_mapping,
@@ -60,6 +68,7 @@ IDENTITY_SEED = "sewerline-sample-identities-v1"
 PICK_SEED = "sewerline-sample-cases-v1"
 # Bill numbers start with the cycle's year and month, e.g. 160300001.
 BILL_NUMBER_PREFIX = CYCLE[2:4] + CYCLE[5:7]
+NEXT_BILL_NUMBER_PREFIX = NEXT_CYCLE[2:4] + NEXT_CYCLE[5:7]
 
 FINDING_TYPES = (
     "overbilled", "underbilled", "unknown_customer", "not_billed", "account_changed",
@@ -77,6 +86,10 @@ class BuildSummary:
     bills: int
     findings: int
     controls: int
+    next_bills: int
+    next_findings: int
+    corrected: int
+    estimated_reads: int
     written: tuple[Path, ...]
 
 
@@ -117,14 +130,23 @@ def build_sample(
     add_controls(book)
     verify_book(book)
 
+    # The next cycle is derived from the finished book, so it changes nothing above.
+    next_cycle = build_next_cycle(book)
+
     profiles = [entry.profile for entry in book.entries if entry.profile is not None]
     bills = [bill for entry in book.entries for bill in entry.bills]
+    first, second = CYCLES
     write_profiles(profiles, out_dir / PROFILES)
-    period = (PERIOD_START.strftime(EXPORT_DATE_FORMAT), PERIOD_END.strftime(EXPORT_DATE_FORMAT))
-    write_export(number_bills(bills, BILL_NUMBER_PREFIX), out_dir / BILLING_EXPORT, period=period)
-    write_mapping(rate_code_classes(bill.rate_code for bill in bills), out_dir / MAPPING)
+    write_export(number_bills(bills, BILL_NUMBER_PREFIX), out_dir / BILLING_EXPORT,
+                 period=_period(first))
     write_findings(book.findings, out_dir / EXPECTED_FINDINGS)
     write_controls(book.controls, out_dir / CONTROLS)
+    write_export(number_bills(next_cycle.bills, NEXT_BILL_NUMBER_PREFIX),
+                 out_dir / NEXT_BILLING_EXPORT, period=_period(second))
+    write_findings(next_cycle.findings, out_dir / NEXT_EXPECTED_FINDINGS)
+    write_corrected(next_cycle.corrected, out_dir / CORRECTED)
+    rate_codes = [bill.rate_code for bill in bills + next_cycle.bills]
+    write_mapping(rate_code_classes(rate_codes), out_dir / MAPPING)
     written.extend(out_dir / name for name in GENERATED_FILES)
 
     summary = BuildSummary(
@@ -133,6 +155,10 @@ def build_sample(
         bills=len(bills),
         findings=len(book.findings),
         controls=len(book.controls),
+        next_bills=len(next_cycle.bills),
+        next_findings=len(next_cycle.findings),
+        corrected=len(next_cycle.corrected),
+        estimated_reads=next_cycle.estimated_reads,
         written=tuple(written),
     )
     logger.info(
@@ -140,7 +166,19 @@ def build_sample(
         "%d controls", summary.customers, summary.profiles, summary.bills,
         summary.findings, summary.controls,
     )
+    logger.info(
+        "cycle %s: %d bills (%d on an estimated read), %d expected findings, "
+        "%d discrepancies corrected %s", NEXT_CYCLE, summary.next_bills,
+        summary.estimated_reads, summary.next_findings, summary.corrected,
+        corrected_counts_by_type(next_cycle),
+    )
     return summary
+
+
+def _period(cycle: SampleCycle) -> tuple[str, str]:
+    """Return the From and To dates of a cycle's export lines."""
+    return (cycle.period_start.strftime(EXPORT_DATE_FORMAT),
+            cycle.period_end.strftime(EXPORT_DATE_FORMAT))
 
 
 def rate_code_classes(rate_codes) -> dict[str, str]:
@@ -208,8 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the builder from the command line; returns the exit code."""
     parser = argparse.ArgumentParser(
         prog="python -m sewerline.sample.builder",
-        description="Rebuild the sample profiles, billing export, mapping, expected findings "
-        "and controls.",
+        description="Rebuild the sample profiles, the billing exports of both cycles, the "
+        "mapping, the expected findings, the controls and the list of corrected discrepancies.",
     )
     parser.add_argument(
         "--source", type=Path,

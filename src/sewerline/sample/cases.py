@@ -4,7 +4,9 @@ Each function below takes its customers from the book in a fixed seeded order, c
 their profile or bills the way a real billing error would, and records the findings.
 Amounts come from charges.py, never from the rate engine. A case that changes an amount
 only takes a customer whose amount changes by at least MIN_DIFFERENCE, so no injected
-amount can hide inside the audit's one-cent tolerance.
+amount can hide inside the audit's one-cent tolerance. A wrong amount that follows the
+usage or the charge is given to the bill as a function of the entry, so that the next
+cycle repeats the mistake on that cycle's usage.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sewerline.sample.book import (
     Entry,
     ExpectedFinding,
     SampleBook,
+    full_charge,
 )
 from sewerline.sample.charges import (
     COMMERCIAL,
@@ -75,15 +78,15 @@ def overbilled(book: SampleBook) -> None:
         ("OVER-02", RM, "billed for 4 more dwelling units than the building has",
          lambda e: e.charge(dwelling_units=e.dwelling_units + 4).total),
         ("OVER-03", COM, "usage in ccf billed as if it were kgal",
-         lambda e: _service(e) + to_cents(VOLUME_RATE * e.usage.cycle_read_ccf)),
+         lambda e: _service(e) + to_cents(VOLUME_RATE * e.usage_ccf)),
         ("OVER-04", RS, "volume billed on the cycle's metered use, above the winter average",
-         lambda e: _service(e) + to_cents(VOLUME_RATE * ccf_to_kgal(e.usage.cycle_read_ccf))),
+         lambda e: _service(e) + to_cents(VOLUME_RATE * ccf_to_kgal(e.usage_ccf))),
         ("OVER-05", COM, "billed at $5.50 per kgal instead of $5.25",
          lambda e: e.charge(volume_rate=Decimal("5.50")).total),
     ]
     for case_id, customer_class, description, billed_amount in mistakes:
         entry = book.take(case_id, customer_class, _raises(billed_amount))
-        _bill_amount(book, entry, billed_amount(entry), description)
+        _bill_amount(book, entry, billed_amount, description)
 
 
 def underbilled(book: SampleBook) -> None:
@@ -98,11 +101,11 @@ def underbilled(book: SampleBook) -> None:
         ("UNDER-04", RS, "customer charge billed for one month of the two",
          lambda e: e.charge().total - to_cents(CUSTOMER_CHARGE)),
         ("UNDER-05", RS, "volume billed on the cycle's metered use, below the winter average",
-         lambda e: _service(e) + to_cents(VOLUME_RATE * ccf_to_kgal(e.usage.cycle_read_ccf))),
+         lambda e: _service(e) + to_cents(VOLUME_RATE * ccf_to_kgal(e.usage_ccf))),
     ]
     for case_id, customer_class, description, billed_amount in mistakes:
         entry = book.take(case_id, customer_class, _lowers(billed_amount))
-        _bill_amount(book, entry, billed_amount(entry), description)
+        _bill_amount(book, entry, billed_amount, description)
 
 
 def sewer_line_missing(book: SampleBook) -> None:
@@ -162,11 +165,12 @@ def sold_houses(book: SampleBook) -> None:
         entry.bills = [book.bill(
             entry, account=account, customer_name=_new_owner(book, entry), sewer_amounts=(),
         )]
-        description = "house sold: new account and owner on the same meter, no sewer line"
-        _record(book, entry, "account_changed", "meter", entry.expected, ZERO, description,
-                billed_account=account)
-        _record(book, entry, "underbilled", "meter", entry.expected, ZERO, description,
-                billed_account=account)
+        # The next cycle may correct the missing line and keep the new account, so each
+        # finding describes only its own part.
+        _record(book, entry, "account_changed", "meter", entry.expected, ZERO,
+                "house sold: new account and owner on the same meter", billed_account=account)
+        _record(book, entry, "underbilled", "meter", entry.expected, ZERO,
+                "house sold: the new account is billed no sewer line", billed_account=account)
 
 
 def linked_by_parcel(book: SampleBook) -> None:
@@ -187,7 +191,7 @@ def linked_by_parcel(book: SampleBook) -> None:
             account=book.factory.water_account(),
             customer_name=_new_owner(book, entry),
             meter_number=book.factory.meter_number(),
-            sewer_amounts=(billed,),
+            sewer_amounts=(billed,) if wrong_amount else full_charge,
         )
         entry.bills = [bill]
         description = "new account, owner and meter; same parcel"
@@ -271,12 +275,13 @@ def class_mismatch(book: SampleBook) -> None:
         entry = book.take(
             case_id, COM,
             lambda entry, fits=direction: fits(entry)
-            and entry.usage.cycle_read_ccf not in seen_usage,
+            and entry.usage_ccf not in seen_usage,
         )
-        seen_usage.add(entry.usage.cycle_read_ccf)
+        seen_usage.add(entry.usage_ccf)
         billed = residential(entry)
         entry.bills = [book.bill(
-            entry, rate_code=WRONG_RESIDENTIAL_CODE, billed_class=RS, sewer_amounts=(billed,),
+            entry, rate_code=WRONG_RESIDENTIAL_CODE, billed_class=RS,
+            sewer_amounts=lambda e: (residential(e),),
         )]
         description = f"commercial customer billed under {WRONG_RESIDENTIAL_CODE} as residential"
         _record(book, entry, "class_mismatch", "account", entry.expected, billed, description)
@@ -292,7 +297,7 @@ def duplicate_bills(book: SampleBook) -> None:
     """
     for number, customer_class in enumerate((RS, RM), start=1):
         entry = book.take(f"DUP-{number:02d}", customer_class)
-        entry.bills = [book.bill(entry, sewer_amounts=(entry.expected, entry.expected))]
+        entry.bills = [book.bill(entry, sewer_amounts=lambda e: (e.expected, e.expected))]
         _record(book, entry, "duplicate_bill", "account", entry.expected, 2 * entry.expected,
                 "two sewer lines on one bill")
     for number, customer_class in enumerate((RS, COM), start=3):
@@ -345,8 +350,9 @@ def _amount_type(expected: Decimal, billed: Decimal) -> str:
     return "overbilled" if billed > expected else "underbilled"
 
 
-def _bill_amount(book: SampleBook, entry: Entry, billed: Decimal, description: str) -> None:
-    entry.bills = [book.bill(entry, sewer_amounts=(billed,))]
+def _bill_amount(book: SampleBook, entry: Entry, billed_amount, description: str) -> None:
+    entry.bills = [book.bill(entry, sewer_amounts=lambda e: (billed_amount(e),))]
+    billed = billed_amount(entry)
     _record(book, entry, _amount_type(entry.expected, billed), "account", entry.expected,
             billed, description)
 

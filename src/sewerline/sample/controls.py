@@ -32,7 +32,7 @@ def off_by_a_cent(book: SampleBook) -> None:
     ):
         entry = book.take(case_id, customer_class)
         billed = entry.expected + step
-        entry.bills = [book.bill(entry, sewer_amounts=(billed,))]
+        entry.bills = [book.bill(entry, sewer_amounts=lambda e, step=step: (e.expected + step,))]
         book.control(
             entry, entry.bills[0].account,
             f"billed {billed} where {entry.expected} is due: one cent, within the tolerance",

@@ -5,7 +5,8 @@ cust_class, usage_date (first day of the billing month) and cust_class_from_util
 (the utility's rate code). Most reads are bimonthly, and a read billed in month M is
 taken to cover the two calendar months before M. So the read billed 2016-03-01 covers
 January and February 2016 (the audit cycle), and the read billed 2016-01-01 covers
-November and December 2015.
+November and December 2015. The read billed 2016-05-01, where the source has one, covers
+March and April 2016: the sample's second cycle.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ CYCLE_READ = dt.date(2016, 3, 1)
 # A November 2015 read may be present. A read billed in December, February or April
 # means the customer is not on the odd-month bimonthly route, so it excludes the customer.
 OPTIONAL_READ = dt.date(2015, 11, 1)
+# The read of the second cycle. It plays no part in choosing the customers, so adding it
+# did not change the slice's customers, and the source lacks it for about a third of them.
+NEXT_READ = dt.date(2016, 5, 1)
 
 # Rate code prefix of each sampled class in Santa Monica's codes: WASF single family,
 # WAMF multi-family, WANR non-residential. Customers whose code and class disagree are left out.
@@ -68,6 +72,7 @@ class CustomerUsage:
     rate_code: str
     previous_read_ccf: int      # billed 2016-01-01: November and December 2015
     cycle_read_ccf: int         # billed 2016-03-01: January and February 2016
+    next_read_ccf: int | None = None   # billed 2016-05-01: March and April 2016, if read
 
 
 @dataclass(frozen=True)
@@ -173,14 +178,17 @@ def _fits_pattern(rows: list[tuple[str, ...]]) -> bool:
 
 
 def slice_rows(table: UsageTable, cust_ids: list[str]) -> UsageTable:
-    """Keep the window rows of the chosen customers, unchanged and in source order."""
+    """Keep the chosen customers' window rows and next reads, unchanged and in source order."""
     chosen_ids = set(cust_ids)
     rows = tuple(
         row for row in table.rows
-        if row[0] in chosen_ids
-        and WINDOW_FIRST <= dt.date.fromisoformat(row[5]) <= WINDOW_LAST
+        if row[0] in chosen_ids and _in_slice(dt.date.fromisoformat(row[5]))
     )
     return UsageTable(header=table.header, rows=rows)
+
+
+def _in_slice(usage_date: dt.date) -> bool:
+    return WINDOW_FIRST <= usage_date <= WINDOW_LAST or usage_date == NEXT_READ
 
 
 def write_usage_file(table: UsageTable, path: Path) -> None:
@@ -196,7 +204,9 @@ def load_customers(table: UsageTable, label: str) -> list[CustomerUsage]:
     """Turn slice rows into one CustomerUsage per customer, in numeric cust_id order.
 
     Raises InputError naming each customer whose rows are not one read billed 2016-01
-    and one billed 2016-03 under a single class and rate code.
+    and one billed 2016-03 under a single class and rate code, plus at most one read
+    billed 2016-05. A 2016-05 read under another class or rate code, or with a
+    placeholder volume, is left unused, as if the meter had not been read.
     """
     by_customer: dict[str, list[tuple[str, ...]]] = defaultdict(list)
     for row in table.rows:
@@ -206,8 +216,10 @@ def load_customers(table: UsageTable, label: str) -> list[CustomerUsage]:
     problems = []
     for cust_id in sorted(by_customer, key=int):
         rows = by_customer[cust_id]
-        reads = {dt.date.fromisoformat(row[5]): int(row[1]) for row in rows}
-        if len(reads) != len(rows) or not _fits_pattern(rows):
+        window = [row for row in rows if dt.date.fromisoformat(row[5]) != NEXT_READ]
+        next_rows = [row for row in rows if dt.date.fromisoformat(row[5]) == NEXT_READ]
+        reads = {dt.date.fromisoformat(row[5]): int(row[1]) for row in window}
+        if len(reads) != len(window) or len(next_rows) > 1 or not _fits_pattern(window):
             problems.append(Problem(
                 code="sample.usage_reads",
                 message=f"customer {cust_id} does not have exactly the reads the sample needs",
@@ -215,17 +227,31 @@ def load_customers(table: UsageTable, label: str) -> list[CustomerUsage]:
                 column="usage_date",
                 value=", ".join(sorted(row[5] for row in rows)),
                 expected="one read billed 2016-01-01 and one billed 2016-03-01 under one "
-                "class and rate code",
+                "class and rate code, and at most one billed 2016-05-01",
                 hint="Rebuild the slice with --source from the full usage file",
             ))
             continue
         customers.append(CustomerUsage(
             cust_id=cust_id,
-            customer_class=rows[0][4],
-            rate_code=rows[0][6],
+            customer_class=window[0][4],
+            rate_code=window[0][6],
             previous_read_ccf=reads[PREVIOUS_READ],
             cycle_read_ccf=reads[CYCLE_READ],
+            next_read_ccf=_next_read(window[0], next_rows),
         ))
     if problems:
         raise InputError(problems)
     return customers
+
+
+def _next_read(window_row: tuple[str, ...], next_rows: list[tuple[str, ...]]) -> int | None:
+    """Return the usable 2016-05 read in ccf, or None when there is none."""
+    if not next_rows:
+        return None
+    row = next_rows[0]
+    same_rate = (row[4], row[6]) == (window_row[4], window_row[6])
+    if not same_rate or int(row[1]) >= PLACEHOLDER_MIN_CCF:
+        logger.info("customer %s: the 2016-05 read is left unused (%s, %s, %s ccf)",
+                    row[0], row[4], row[6], row[1])
+        return None
+    return int(row[1])

@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from sewerline.sample.book import BillRow, Control, ExpectedFinding, ProfileRow
+from sewerline.sample.next_cycle import CorrectedDiscrepancy
 
 PROFILE_COLUMNS = (
     "account_id", "water_account", "owner_name", "service_address", "parcel_id",
@@ -27,6 +28,10 @@ FINDING_COLUMNS = (
     "expected_amount", "billed_amount", "description",
 )
 CONTROL_COLUMNS = ("case_id", "account_id", "billed_account", "description")
+CORRECTED_COLUMNS = (
+    "case_id", "finding_type", "account_id", "billed_account", "recovered_amount",
+    "description",
+)
 
 WATER_SERVICE = "WA"
 SEWER_SERVICE = "SW"
@@ -110,8 +115,21 @@ def write_controls(controls: list[Control], path: Path) -> None:
     _write_csv(path, CONTROL_COLUMNS, rows, encoding="utf-8", line_end="\n")
 
 
+def write_corrected(corrected: list[CorrectedDiscrepancy], path: Path) -> None:
+    """Write corrected_2016-05.csv (UTF-8) in the order the first cycle's findings have."""
+    rows = [
+        (
+            item.case_id, item.finding_type, item.account_id, item.billed_account,
+            _amount(item.recovered_amount), item.description,
+        )
+        for item in corrected
+    ]
+    _write_csv(path, CORRECTED_COLUMNS, rows, encoding="utf-8", line_end="\n")
+
+
 MAPPING_TEMPLATE = """\
-# Mapping of the sample billing export (billing_export.csv) to Sewerline's fields.
+# Mapping of the sample billing exports (billing_export.csv of cycle 2016-03 and
+# billing_export_2016-05.csv) to Sewerline's fields.
 # Written by `python -m sewerline.sample.builder`: change the builder, then rebuild.
 
 # One row per service line: every bill has a water line and zero or more sewer lines.
@@ -143,8 +161,8 @@ date_format: "%m/%d/%Y"
 # Lines with these service codes are sewer lines; a bill's sewer amount is their sum.
 sewer_service_codes: [SW]
 
-# Rate code in the export -> customer class in sewer_rates.owrs. Every code of the
-# export is listed. Santa Monica's prefixes: WASF single family, WAMF multi-family,
+# Rate code in the exports -> customer class in sewer_rates.owrs. Every code of both
+# exports is listed. Santa Monica's prefixes: WASF single family, WAMF multi-family,
 # WANR non-residential.
 rate_codes:
 {rate_codes}

@@ -88,4 +88,6 @@ class BilledCharge(models.Model):
     sewer_lines = models.IntegerField(default=1)
 
     class Meta:
-        indexes = [models.Index(fields=["cycle", "billed_account"])]
+        indexes = [models.Index(fields=["cycle", "billed_account"]),
+                   # Findings are linked to their bill by the bill's row in the export.
+                   models.Index(fields=["cycle", "source_row"])]
