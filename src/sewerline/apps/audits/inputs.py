@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import logging
 import re
-import tempfile
 from pathlib import Path
 
 import polars as pl
 
 from sewerline.apps.rates.models import RateScheduleVersion
+from sewerline.apps.rates.schedules import parse_rater_text
 from sewerline.engine.audit import RATE_INPUT_COLUMNS, AuditInputs
 from sewerline.engine.errors import InputError, Problem
-from sewerline.engine.rater import Rater, load_rater
+from sewerline.engine.rater import Rater
 from sewerline.engine.rates import RateSchedule
-from sewerline.engine.rates.dated import ChangeMode
 from sewerline.engine.schema import SOURCE_ROW, Billed, Profile
 
 logger = logging.getLogger(__name__)
@@ -43,29 +41,9 @@ def rate_file_name(version: RateScheduleVersion) -> str:
 def load_rate_version(version: RateScheduleVersion) -> Rater:
     """Read and validate the OWRS text of a rate version; raise InputError on problems.
 
-    The rate engine reads files, so the text goes through a temporary file named after
-    the version. Problems and the schedule name that file by its name alone, never by
-    its temporary folder.
+    Problems and the schedule name the file by `rate_file_name(version)`.
     """
-    name = rate_file_name(version)
-    with tempfile.TemporaryDirectory(prefix="sewerline-rates-") as folder:
-        path = Path(folder) / name
-        path.write_text(version.text, encoding="utf-8")
-        try:
-            # NOTE: a water rate file that the schedule names (for sewer charges set as
-            # a percentage of water) is looked up next to the temporary file, where it
-            # never is, so such a version fails here with the engine's problem.
-            rater = load_rater([path], change_mode=ChangeMode.SPLIT_BY_DAYS)
-        except InputError as error:
-            problems = [_renamed(problem, str(path), name) for problem in error.problems]
-            raise InputError(problems, truncated=error.truncated) from None
-    return dataclasses.replace(rater, schedule=dataclasses.replace(rater.schedule, path=name))
-
-
-def _renamed(problem: Problem, temporary: str, name: str) -> Problem:
-    if problem.file != temporary:
-        return problem
-    return dataclasses.replace(problem, file=name)
+    return parse_rater_text(version.text, rate_file_name(version))
 
 
 def build_inputs(
