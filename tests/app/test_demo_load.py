@@ -50,8 +50,8 @@ ROLES = {
     "demo-readonly": Role.READ_ONLY,
 }
 SIGN_IN = re.compile(
-    r"^Start the web app: sewerline serve  then open http://127\.0\.0\.1:8000/ and sign in "
-    r"as demo-admin with password (\S+)$",
+    r"^Start the web app with \.venv/bin/sewerline serve, then open "
+    r"http://127\.0\.0\.1:8000/ and sign in as demo-admin with password (\S+)$",
     re.MULTILINE,
 )
 

@@ -107,8 +107,8 @@ def render_summary(summary: DemoSummary, password: str) -> str:
     lines.extend(f"  {username:<15} {role}" for username, role in summary.users)
     lines.append("")
     lines.append(
-        "Start the web app: sewerline serve  then open http://127.0.0.1:8000/ and sign in "
-        f"as demo-admin with password {password}"
+        "Start the web app with .venv/bin/sewerline serve, then open "
+        f"http://127.0.0.1:8000/ and sign in as demo-admin with password {password}"
     )
     return "\n".join(lines)
 
