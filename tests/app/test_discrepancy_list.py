@@ -265,3 +265,21 @@ def test_detail_status_refused_for_customer_service(client, world):
     client.force_login(user_with(Role.CUSTOMER_SERVICE))
     url = reverse("discrepancies:status", args=[world.overbilled.pk])
     assert client.post(url, {"new_status": "dismissed"}).status_code == 403
+
+
+def test_detail_offers_statuses_in_workflow_order(auditor, world):
+    Discrepancy.objects.filter(pk=world.underbilled.pk).update(status="confirmed")
+    response = auditor.get(reverse("discrepancies:detail", args=[world.underbilled.pk]))
+    html = response.content.decode()
+    assert [value for value, _ in response.context["next_statuses"]] == ["reported", "open",
+                                                                         "dismissed"]
+    assert '<option value="" selected>' in html
+    assert html.count(" selected>") == 1
+
+
+def test_detail_status_needs_a_choice(auditor, world):
+    url = reverse("discrepancies:status", args=[world.underbilled.pk])
+    response = auditor.post(url, {"new_status": "", "note": ""}, follow=True)
+    world.underbilled.refresh_from_db()
+    assert world.underbilled.status == "open"
+    assert "Choose the new status, then change it." in text_of(response)

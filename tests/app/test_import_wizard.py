@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.contrib.staticfiles import finders
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
@@ -354,3 +356,82 @@ def test_list_page_queries_do_not_grow(clerk_client, entity, cycle, django_asser
     with django_assert_num_queries(len(few.captured_queries)):
         page = clerk_client.get(reverse("imports:list"))
     assert len(page.context["imports"]) == 10
+
+
+def test_rate_codes_drop_unclassed_codes_not_in_file(clerk_client, entity, cycle):
+    upload(clerk_client, entity, cycle)
+    batch = ImportBatch.objects.get()
+    url = reverse("imports:rate_codes", args=[batch.pk])
+    # Back on the rate code column after a look at the customer name column.
+    page = clerk_client.get(url, {"column_rate_code": "Rate Code",
+                                  "rate_code_0": "LEE ANN", "rate_class_0": "",
+                                  "rate_code_1": "WASF1", "rate_class_1": "RES",
+                                  "rate_code_2": "OLD", "rate_class_2": "COMMERCIAL"})
+    codes = [row["code"] for row in page.context["rate_rows"]]
+    html = page.content.decode()
+    assert codes == ["WANR5", "WASF1", "OLD"]
+    assert "LEE ANN" not in html
+    assert 'name="rate_drop_2"' in html
+
+
+def test_removed_rate_code_leaves_mapping(clerk_client, entity, cycle):
+    upload(clerk_client, entity, cycle)
+    batch = ImportBatch.objects.get()
+    form = clerk_client.get(reverse("imports:map", args=[batch.pk])).context["form"]
+    data = form_data(form)
+    data.update({"rate_code_0": "WANR5", "rate_class_0": "COMMERCIAL",
+                 "rate_code_1": "WASF1", "rate_class_1": "RESIDENTIAL_SINGLE",
+                 "rate_code_2": "SW", "rate_class_2": "", "rate_drop_2": "on"})
+    response = clerk_client.post(reverse("imports:map", args=[batch.pk]), data)
+    batch.refresh_from_db()
+    assert response.status_code == 302
+    assert 'WANR5: "COMMERCIAL"' in batch.mapping_text
+    assert "SW:" not in batch.mapping_text
+
+
+def test_missing_class_message_names_no_field(clerk_client, entity, cycle):
+    upload(clerk_client, entity, cycle)
+    batch = ImportBatch.objects.get()
+    form = clerk_client.get(reverse("imports:map", args=[batch.pk])).context["form"]
+    data = form_data(form)
+    data.update({"rate_code_0": "WANR5", "rate_class_0": "",
+                 "rate_code_1": "WASF1", "rate_class_1": ""})
+    page = clerk_client.post(reverse("imports:map", args=[batch.pk]), data)
+    errors = page.context["form"].non_field_errors()
+    assert list(errors) == ["Give a customer class to every rate code; missing for "
+                            "WANR5, WASF1."]
+    assert "rate_codes" not in page.content.decode().casefold()
+
+
+def test_failed_save_shows_submitted_choices(clerk_client, entity, cycle):
+    upload(clerk_client, entity, cycle)
+    batch = ImportBatch.objects.get()
+    form = clerk_client.get(reverse("imports:map", args=[batch.pk])).context["form"]
+    data = form_data(form)
+    data["column_billed_amount"] = ""
+    html = clerk_client.post(reverse("imports:map", args=[batch.pk]), data).content.decode()
+    assert "The choices below are the ones you submitted" in html
+    assert "guessed from the column names" not in html
+
+
+def test_column_labels_read_once(clerk_client, entity, cycle):
+    upload(clerk_client, entity, cycle)
+    batch = ImportBatch.objects.get()
+    page = clerk_client.get(reverse("imports:map", args=[batch.pk]))
+    form = page.context["form"]
+    html = page.content.decode()
+    assert form["column_billed_amount"].label == "Sewer amount"
+    assert form["column_service_code"].label == "Service code"
+    assert "(billed_amount)" not in html
+    assert ") (" not in html
+
+
+def test_preview_scrolls_inside_its_card(clerk_client, entity, cycle):
+    upload(clerk_client, entity, cycle)
+    batch = ImportBatch.objects.get()
+    html = clerk_client.get(reverse("imports:map", args=[batch.pk])).content.decode()
+    css = Path(finders.find("sewerline/staff-ui.css")).read_text(encoding="utf-8")
+    assert '<div class="card preview-scroll">' in html
+    assert '<table class="data preview">' in html
+    assert re.search(r"\.preview-scroll\s*\{[^}]*overflow-x:\s*auto", css)
+    assert re.search(r"table\.preview td[^{]*\{[^}]*white-space:\s*nowrap", css)

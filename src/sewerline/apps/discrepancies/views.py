@@ -41,6 +41,14 @@ SETTABLE_STATUSES = [
     if any(value in targets for targets in STAFF_TRANSITIONS.values())
 ]
 
+# Statuses in the order a discrepancy moves through them; reopening and dismissing
+# come last so that the usual next step is listed first.
+WORKFLOW_ORDER = (
+    DiscrepancyStatus.CONFIRMED, DiscrepancyStatus.REPORTED, DiscrepancyStatus.ACKNOWLEDGED,
+    DiscrepancyStatus.VERIFIED_CORRECTED, DiscrepancyStatus.CLOSED, DiscrepancyStatus.OPEN,
+    DiscrepancyStatus.DISMISSED,
+)
+
 
 def query_without(request, *names: str) -> str:
     """Return the request's query string without the given parameters (for links)."""
@@ -165,8 +173,9 @@ class DiscrepancyDetailView(CapabilityRequiredMixin, View):
             explained = explain_account_charge(discrepancy.account, latest.charge,
                                                latest.run.rate_version)
         events = discrepancy.events.select_related("actor", "cycle")
-        next_statuses = [(value, DiscrepancyStatus(value).label)
-                         for value in sorted(STAFF_TRANSITIONS.get(discrepancy.status, ()))]
+        allowed = STAFF_TRANSITIONS.get(discrepancy.status, frozenset())
+        next_statuses = [(status.value, status.label) for status in WORKFLOW_ORDER
+                         if status in allowed]
         return render(request, "discrepancies/detail.html", {
             "discrepancy": discrepancy,
             "findings": findings,
@@ -192,6 +201,10 @@ class DiscrepancyStatusView(CapabilityRequiredMixin, View):
 
     def post(self, request, pk: int):
         discrepancy = get_object_or_404(Discrepancy, pk=pk)
-        _change_status(request, [discrepancy], request.POST.get("new_status", ""),
-                       request.POST.get("note", "").strip())
+        new_status = request.POST.get("new_status", "")
+        if not new_status:
+            messages.error(request, "Choose the new status, then change it.")
+        else:
+            _change_status(request, [discrepancy], new_status,
+                           request.POST.get("note", "").strip())
         return HttpResponseRedirect(reverse("discrepancies:detail", args=[pk]))

@@ -38,13 +38,13 @@ FIELD_LABELS = {
     "rate_code": "Rate code",
     "usage": "Water usage",
     "deduct_usage": "Deduct meter usage",
-    "billed_amount": "Sewer amount (per line: line amount)",
+    "billed_amount": "Sewer amount",
     "water_amount": "Water amount",
     "period_start": "Period start",
     "period_end": "Period end",
     "bill_date": "Bill date",
     "bill_number": "Bill number",
-    "service_code": "Service code (one row per line)",
+    "service_code": "Service code",
     "account_id": "Sewer account id",
     "water_account": "Water account number",
     "owner_name": "Owner name",
@@ -54,12 +54,18 @@ FIELD_LABELS = {
     "winter_average": "Winter average",
     "dwelling_units": "Dwelling units",
 }
+FIELD_HELP = {
+    "billed_amount": "With one row per service line, the amount of the line.",
+    "service_code": "Used only with one row per service line.",
+}
 UNIT_CHOICES = [("", "---------")] + [(unit.value, unit.value) for unit in UsageUnit]
 ENCODING_CHOICES = [("auto", "detect"), ("utf-8", "UTF-8"), ("cp1252", "Windows-1252"),
                     ("latin-1", "Latin-1"), ("utf-16", "UTF-16")]
 DELIMITER_CHOICES = [("auto", "detect"), (",", "comma"), (";", "semicolon"),
                      ("tab", "tab"), ("|", "pipe")]
 _RATE_CODE_KEY = re.compile(r"^rate_code_(\d+)$")
+# Start of the engine's messages about the rate_codes entry of a mapping.
+_RATE_CODES_ENTRY = "rate_codes"
 
 
 class UploadForm(forms.Form):
@@ -116,7 +122,7 @@ class MappingForm(forms.Form):
         for name in self.field_names:
             self.fields[f"column_{name}"] = forms.ChoiceField(
                 choices=column_choices, required=False,
-                label=f"{FIELD_LABELS.get(name, name)} ({name})",
+                label=FIELD_LABELS.get(name, name), help_text=FIELD_HELP.get(name, ""),
             )
         if kind == ImportKind.BILLING:
             self._add_billing_fields()
@@ -126,6 +132,7 @@ class MappingForm(forms.Form):
                 label="Unit of the winter average",
             )
         self._text = ""
+        self._missing_classes: list[str] = []
 
     def _add_billing_fields(self) -> None:
         self.fields["layout"] = forms.ChoiceField(choices=[
@@ -152,11 +159,16 @@ class MappingForm(forms.Form):
         return [self[f"column_{name}"] for name in self.field_names]
 
     def rate_codes(self) -> dict[str, str]:
-        """Return the rate code -> class pairs posted, in the order they were listed."""
+        """Return the rate code -> class pairs posted, in the order they were listed.
+
+        A code whose "remove" box (rate_drop_N) is ticked is left out.
+        """
         pairs = {}
         indexes = sorted(int(match.group(1)) for key in self.data
                          if (match := _RATE_CODE_KEY.match(key)))
         for index in indexes[:MAX_RATE_CODES]:
+            if self.data.get(f"rate_drop_{index}"):
+                continue
             code = (self.data.get(f"rate_code_{index}") or "").strip()
             customer_class = (self.data.get(f"rate_class_{index}") or "").strip()
             if code:
@@ -180,6 +192,9 @@ class MappingForm(forms.Form):
                 load_profile_mapping(self._text)
         except InputError as error:
             for problem in error.problems:
+                # The form has already said in plain words which rate codes lack a class.
+                if self._missing_classes and problem.message.startswith(_RATE_CODES_ENTRY):
+                    continue
                 self.add_error(None, " ".join(
                     part for part in (_sentence(problem.message), problem.hint) if part
                 ))
@@ -193,6 +208,7 @@ class MappingForm(forms.Form):
         per_line = cleaned.get("layout") == Layout.PER_LINE
         rate_codes = self.rate_codes() if "rate_code" in columns else {}
         missing = [code for code, customer_class in rate_codes.items() if not customer_class]
+        self._missing_classes = missing
         if missing:
             listed = ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else "")
             self.add_error(None, f"Give a customer class to every rate code; missing for "

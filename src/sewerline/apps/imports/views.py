@@ -45,6 +45,8 @@ WIZARD_STEPS = ((1, "Upload"), (2, "Map the columns"), (3, "Check"), (4, "Store"
 
 # Delimiter choice of the form -> what the engine's reader takes.
 _DELIMITERS = {"auto": None, "": None, "tab": "\t"}
+# Source of the choices when the page comes back after a failed save.
+SUBMITTED = "submitted"
 
 
 class ImportListView(CapabilityRequiredMixin, ListView):
@@ -170,7 +172,8 @@ class MappingView(CapabilityRequiredMixin, View):
             return self._render(request, batch, unbound, preview, form.rate_codes(), notes,
                                 "the options above")
         if not form.is_valid():
-            return self._render(request, batch, form, preview, form.rate_codes(), [], "")
+            return self._render(request, batch, form, preview, form.rate_codes(), [],
+                                SUBMITTED)
 
         text = form.mapping_text()
         try:
@@ -212,7 +215,7 @@ class MappingView(CapabilityRequiredMixin, View):
                 # The classes typed so far and the read options; not the CSRF token,
                 # which must stay out of URLs.
                 "hx-include": "[name^='rate_code_'], [name^='rate_class_'], "
-                              "[name='encoding'], [name='delimiter']",
+                              "[name^='rate_drop_'], [name='encoding'], [name='delimiter']",
                 "hx-trigger": "change",
             })
         service_header = form[f"column_{SERVICE_CODE}"].value() \
@@ -354,13 +357,18 @@ def _drop_unknown_headers(initial: dict, header: list[str]) -> list[str]:
 
 
 def _rate_rows(preview, header: str | None, rate_codes: dict[str, str]) -> list[dict]:
-    """Return one row per rate code: the file's codes, then mapped codes not in the file."""
+    """Return one row per rate code: the file's codes, then mapped codes not in the file.
+
+    A code not in the file is kept only with a customer class. Without one it came
+    from another column chosen before, and keeping it would fail the save.
+    """
     codes, total = preview.values_of(header) if header else ([], 0)
     in_file = set(codes)
     rows = [{"code": code, "customer_class": rate_codes.get(code, ""), "in_file": True}
             for code in codes]
     rows += [{"code": code, "customer_class": customer_class, "in_file": False}
-             for code, customer_class in rate_codes.items() if code not in in_file]
+             for code, customer_class in rate_codes.items()
+             if code not in in_file and customer_class]
     for index, row in enumerate(rows):
         row["index"] = index
     if total > len(codes):
