@@ -19,6 +19,7 @@ from decimal import Decimal
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
+from audit_world import RATES as AUDIT_WORLD_RATES
 from sewerline.apps.audits.models import AuditRun, Finding
 from sewerline.apps.core.roles import Role
 from sewerline.apps.cycles.models import BillingCycle
@@ -28,24 +29,7 @@ from sewerline.apps.imports.models import BilledCharge, ImportBatch, ImportKind,
 from sewerline.apps.profiles.models import Account
 from sewerline.apps.rates.models import RateSchedule, RateScheduleVersion
 
-RATES = """\
-metadata:
-  effective_date: 2016-01-01
-  utility_name: Westfield Sewer District
-  bill_frequency: monthly
-  bill_unit: kgal
-rate_structure:
-  RESIDENTIAL_SINGLE:
-    service_charge: 20.00
-    volume_rate: 5.00
-    volume_charge: volume_rate * min(usage_ccf, winter_average)
-    bill: service_charge + volume_charge
-  COMMERCIAL:
-    service_charge: 30.00
-    volume_rate: 6.00
-    volume_charge: volume_rate * usage_ccf
-    bill: service_charge + volume_charge
-"""
+RATES = AUDIT_WORLD_RATES.replace("Test Sewer District", "Westfield Sewer District")
 
 FORMULA_OWNER = '=HYPERLINK("http://example.invalid","click")'
 PASSWORD = "correct horse battery"

@@ -15,6 +15,7 @@ from decimal import Decimal
 from django.contrib.auth.models import Group, User
 from django.core.files import File
 
+from audit_world import RATES
 from sewerline.apps.core.roles import Role
 from sewerline.apps.cycles.models import BillingCycle
 from sewerline.apps.entities.models import BillingEntity
@@ -24,26 +25,9 @@ from sewerline.apps.profiles.models import Account
 from sewerline.apps.rates.models import RateSchedule, RateScheduleVersion
 from sewerline.sample import CYCLE, sample_files
 
-# Monthly rates in kgal. Residential pays $20.00 plus $5.00 per kgal of the lesser of
-# the month's usage and the winter average. Commercial pays $30.00 plus $6.00 per kgal.
-SIMPLE_RATES = """\
-metadata:
-  effective_date: 2016-01-01
-  utility_name: Test Sewer District
-  bill_frequency: monthly
-  bill_unit: kgal
-rate_structure:
-  RESIDENTIAL_SINGLE:
-    service_charge: 20.00
-    volume_rate: 5.00
-    volume_charge: volume_rate * min(usage_ccf, winter_average)
-    bill: service_charge + volume_charge
-  COMMERCIAL:
-    service_charge: 30.00
-    volume_rate: 6.00
-    volume_charge: volume_rate * usage_ccf
-    bill: service_charge + volume_charge
-"""
+# Monthly rates in kgal: residential $20.00 plus $5.00 per kgal of the lesser of the
+# month's usage and the winter average, commercial $30.00 plus $6.00 per kgal.
+SIMPLE_RATES = RATES
 
 _row_numbers = itertools.count(2)
 
