@@ -3,8 +3,8 @@
 PostgreSQL must accept connections at TEST_POSTGRES_URL (default
 postgres://postgres@127.0.0.1:5432/sewerline): the app tests run on it, and a missing
 server fails the run instead of skipping those tests. Redis (the job queue of the
-Celery test) is started on 127.0.0.1:6379 with no persistence when nothing answers
-there. Exit code 1 names what is missing.
+Celery test) is started on 127.0.0.1:6379 with no persistence when no server accepts
+connections there. Exit code 1 names what is missing.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def port_open(host: str, port: int) -> bool:
 
 
 def ensure_redis(host: str = "127.0.0.1", port: int = 6379) -> str | None:
-    """Start a throwaway Redis on loopback unless one answers; return a problem or None."""
+    """Start a throwaway Redis on loopback unless one is running; return a problem or None."""
     if port_open(host, port):
         return None
     server = shutil.which("redis-server")
@@ -64,12 +64,12 @@ def main() -> int:
         print(f"error: {problem}\nStart PostgreSQL (trust authentication for the "
               "postgres user on 127.0.0.1:5432), or set TEST_POSTGRES_URL.", file=sys.stderr)
         return 1
-    print(f"PostgreSQL answers at {url.rsplit('/', 1)[0]}")
+    print(f"PostgreSQL accepts connections at {url.rsplit('/', 1)[0]}")
     problem = ensure_redis()
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 1
-    print("Redis answers at 127.0.0.1:6379")
+    print("Redis accepts connections at 127.0.0.1:6379")
     return 0
 
 

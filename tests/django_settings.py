@@ -15,9 +15,9 @@ from sewerline.web.settings import *  # noqa: E402,F403
 # WhiteNoise warns when the collected-static folder is missing; tests serve from the finders.
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
 
-# Background job threads write while the test (or the live server) holds a connection.
+# Background job threads write while the test (or the live server) has a connection open.
 # An in-memory SQLite database shares one cache between threads and fails at once with
-# "database table is locked"; a file waits for the lock instead, up to the timeout.
+# "database table is locked". A file-based database waits for the lock, up to the timeout.
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     DATABASES["default"]["TEST"] = {  # noqa: F405
         "NAME": os.path.join(tempfile.mkdtemp(prefix="sewerline-test-db-"), "test.sqlite3"),

@@ -2,7 +2,7 @@
 
 Exit codes of `sewerline audit` and `sewerline demo`, for scripts and schedulers:
 0 the cycle is clean, 1 findings were reported, 2 the audit could not run (bad input,
-bad arguments or an internal error); with 2 no report file is written.
+bad arguments or an internal error). With 2, no report file is written.
 """
 
 from __future__ import annotations

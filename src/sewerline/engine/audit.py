@@ -266,7 +266,7 @@ def audit(
 class BillGroups:
     """The bills of an export, split by how they relate to other bills of the account.
 
-    `first` holds the first bill of each account (what the matcher links), `repeats` the
+    `first` contains the first bill of each account (what the matcher links), `repeats` the
     later bills of the same account and period that carry a sewer charge (duplicate
     bills), and `other_periods` the bills of the same account for another period, such
     as a catch-up bill, which are audited under the link of the account's first bill.

@@ -37,7 +37,7 @@ ALL_COLUMNS = {**FINDING_SCHEMA, **FINDING_EXTRA_SCHEMA}
 # Note that apply_new_customer_flat puts on bills whose amount is a flat new-customer charge.
 WINTER_NOTE = "winter_average_note"
 
-# Finding types whose difference is money the sewer utility stands to gain or refund.
+# Finding types whose difference is money the sewer utility may gain or must refund.
 AMOUNT_TYPES = (
     FindingType.OVERBILLED,
     FindingType.UNDERBILLED,
@@ -417,7 +417,7 @@ def _check_expected_computed(
     """Reject linked active profiles whose expected charge came out empty.
 
     An empty expected amount means a value the rates need (a winter average, dwelling
-    units) is missing from the profile; skipping the bill would read as "no difference".
+    units) is missing from the profile. Skipping the bill would read as "no difference".
     """
     missing = linked.filter(
         pl.col("profile_index").is_not_null()

@@ -49,7 +49,7 @@ def rate_unbilled_profiles(
     """Rate the active profiles that no bill linked to, at zero usage.
 
     Their usage in the cycle is unknown, so charges that depend on usage count as zero and
-    the expected amount is a lower bound; charges on the winter average or on dwelling
+    the expected amount is a lower bound. Charges on the winter average or on dwelling
     units do not need usage and are exact. With dated rate versions they are rated under
     the version in effect on `period_end`, the last period end of the export.
     """

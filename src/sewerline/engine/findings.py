@@ -17,7 +17,7 @@ from sewerline.engine.money import DECIMAL
 
 
 class FindingType(StrEnum):
-    """What is wrong with one bill or one profile. Difference = billed minus expected."""
+    """Kind of problem with one bill or one profile. Difference = billed minus expected."""
 
     OVERBILLED = "overbilled"              # matched customer billed more than the rates give
     UNDERBILLED = "underbilled"            # billed less, including a sewer charge of zero
@@ -31,7 +31,7 @@ class FindingType(StrEnum):
 
 
 class MatchMethod(StrEnum):
-    """How a bill was linked to a profile, in the order the matcher tries them."""
+    """Method that linked a bill to a profile, in the order the matcher tries them."""
 
     ACCOUNT = "account"
     METER = "meter"

@@ -19,7 +19,7 @@ CENT = Decimal("0.01")
 
 
 class Rounding(StrEnum):
-    """How a charge component is rounded to the cent.
+    """Rule that rounds a charge component to the cent.
 
     HALF_UP rounds ties away from zero (2.675 -> 2.68, -2.675 -> -2.68), the same as
     Python's ROUND_HALF_UP and the usual rule of rate ordinances.

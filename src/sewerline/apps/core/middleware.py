@@ -11,7 +11,7 @@ PUBLIC_PREFIXES = ("/accounts/login/", "/static/", "/health", "/api/")
 class LoginRequiredMiddleware:
     """Send anonymous visitors to the login page.
 
-    The API is excluded here because it answers 401 itself (token or session auth).
+    The API is excluded here because it returns 401 itself (token or session auth).
     """
 
     def __init__(self, get_response):

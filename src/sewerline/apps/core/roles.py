@@ -15,7 +15,7 @@ class Role(StrEnum):
     AUDITOR = "auditor"                      # runs audits, reviews and reports findings
     BILLING_CLERK = "billing_clerk"          # imports exports, keeps profiles up to date
     CUSTOMER_SERVICE = "customer_service"    # looks up accounts and their history
-    READ_ONLY = "read_only"                  # sees everything staff see, changes nothing
+    READ_ONLY = "read_only"                  # views what staff can view, changes nothing
 
 
 class Capability(StrEnum):

@@ -192,7 +192,7 @@ class MappingForm(forms.Form):
                 load_profile_mapping(self._text)
         except InputError as error:
             for problem in error.problems:
-                # The form has already said in plain words which rate codes lack a class.
+                # The form has already listed in plain words the rate codes that lack a class.
                 if self._missing_classes and problem.message.startswith(_RATE_CODES_ENTRY):
                     continue
                 self.add_error(None, " ".join(

@@ -18,7 +18,7 @@ class Job(models.Model):
     """One run of a long task, e.g. "import westfield-2016-03.csv" or "audit 2016-03".
 
     `progress` goes from 0 to 100 and `step` names what runs now, so the page can show
-    a bar; `error` holds the message a user can act on when the job failed.
+    a bar; `error` is the message a user can act on when the job failed.
     """
 
     kind = models.CharField(max_length=40, help_text="import or audit")
